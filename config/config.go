@@ -1,0 +1,296 @@
+// Package config reads the platform's configuration from the environment, once, at start-up.
+package config
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything the API, the worker and the tools read from the environment.
+type Config struct {
+	DatabaseURL string
+
+	Temporal Temporal
+
+	HTTPAddr string
+	// WorkerHTTPAddr is where the worker serves /healthz, /readyz and /metrics.
+	WorkerHTTPAddr string
+	PublicBaseURL  string
+
+	JWT JWT
+
+	Twilio Twilio
+	SMTP   SMTP
+
+	HoldTTL          time.Duration
+	ReminderOffsets  []time.Duration
+	NoShowGrace      time.Duration
+	LateCancelWindow time.Duration
+
+	AdminEmail    string
+	AdminPassword string
+
+	// OTLPEndpoint turns tracing on when set.
+	OTLPEndpoint string
+}
+
+// Temporal says how to reach the Temporal cluster.
+type Temporal struct {
+	Address   string
+	Namespace string
+	TaskQueue string
+	// TLS: a client certificate and key for mTLS (Temporal Cloud or a self-hosted cluster),
+	// an optional CA to trust, and an optional server name.
+	TLSCertFile   string
+	TLSKeyFile    string
+	TLSCAFile     string
+	TLSServerName string
+	TLS           bool
+	// APIKey authenticates to Temporal Cloud instead of mTLS; it implies TLS.
+	APIKey string
+}
+
+// JWT holds the token keys: the current one signs, every listed one verifies, so a key can be
+// rotated without logging everybody out.
+type JWT struct {
+	Issuer     string
+	Audience   string
+	AccessTTL  time.Duration
+	RefreshTTL time.Duration
+	SigningKey SigningKey
+	// VerifyKeys holds the public keys accepted by kid, the signing key's included.
+	VerifyKeys map[string]ed25519.PublicKey
+}
+
+// SigningKey is an Ed25519 private key with its key id.
+type SigningKey struct {
+	ID  string
+	Key ed25519.PrivateKey
+}
+
+// Twilio is the SMS provider's account; BaseURL points the client at the local sandbox in dev.
+type Twilio struct {
+	AccountSID string
+	AuthToken  string
+	FromNumber string
+	BaseURL    string
+}
+
+// SMTP is the mail relay.
+type SMTP struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	From     string
+	// TLS: "none", "starttls" or "tls".
+	TLS string
+}
+
+// Defaults used when a variable is unset.
+const (
+	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/booking?sslmode=disable"
+	DefaultTaskQueue   = "booking"
+)
+
+// Load reads the configuration through getenv (os.Getenv in production, a map in tests).
+// Every problem is reported in one line naming the variables.
+func Load(getenv func(string) string) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		DatabaseURL: r.str("DATABASE_URL", DefaultDatabaseURL),
+		Temporal: Temporal{
+			Address:       r.str("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+			Namespace:     r.str("TEMPORAL_NAMESPACE", "default"),
+			TaskQueue:     r.str("TEMPORAL_TASK_QUEUE", DefaultTaskQueue),
+			TLSCertFile:   r.str("TEMPORAL_TLS_CERT", ""),
+			TLSKeyFile:    r.str("TEMPORAL_TLS_KEY", ""),
+			TLSCAFile:     r.str("TEMPORAL_TLS_CA", ""),
+			TLSServerName: r.str("TEMPORAL_TLS_SERVER_NAME", ""),
+			TLS:           r.boolean("TEMPORAL_TLS", false),
+			APIKey:        r.str("TEMPORAL_API_KEY", ""),
+		},
+		HTTPAddr:       r.str("HTTP_ADDR", ":8080"),
+		WorkerHTTPAddr: r.str("WORKER_HTTP_ADDR", ":8081"),
+		PublicBaseURL:  r.url("PUBLIC_BASE_URL", "http://127.0.0.1:8080"),
+		JWT: JWT{
+			Issuer:     r.str("JWT_ISSUER", "booking"),
+			Audience:   r.str("JWT_AUDIENCE", "booking-api"),
+			AccessTTL:  r.duration("ACCESS_TOKEN_TTL", "15m"),
+			RefreshTTL: r.duration("REFRESH_TOKEN_TTL", "720h"),
+		},
+		Twilio: Twilio{
+			AccountSID: r.required("TWILIO_ACCOUNT_SID"),
+			AuthToken:  r.required("TWILIO_AUTH_TOKEN"),
+			FromNumber: r.required("TWILIO_FROM_NUMBER"),
+			BaseURL:    r.url("TWILIO_API_BASE_URL", ""),
+		},
+		SMTP: SMTP{
+			Host:     r.str("SMTP_HOST", "127.0.0.1"),
+			Port:     r.port("SMTP_PORT", 1025),
+			Username: r.str("SMTP_USERNAME", ""),
+			Password: r.str("SMTP_PASSWORD", ""),
+			From:     r.email("SMTP_FROM", "Clinic <no-reply@clinic.localhost>"),
+			TLS:      r.oneOf("SMTP_TLS", "none", "none", "starttls", "tls"),
+		},
+		HoldTTL:          r.duration("HOLD_TTL", "10m"),
+		ReminderOffsets:  r.durations("REMINDER_OFFSETS", "24h,2h"),
+		NoShowGrace:      r.duration("NO_SHOW_GRACE", "15m"),
+		LateCancelWindow: r.duration("LATE_CANCEL_WINDOW", "24h"),
+		AdminEmail:       r.str("ADMIN_EMAIL", ""),
+		AdminPassword:    r.str("ADMIN_PASSWORD", ""),
+		OTLPEndpoint:     r.str("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+	}
+	c.JWT.SigningKey, c.JWT.VerifyKeys = r.jwtKeys()
+	if c.AdminEmail != "" || c.AdminPassword != "" {
+		if _, err := mail.ParseAddress(c.AdminEmail); err != nil {
+			r.bad("ADMIN_EMAIL", "must be an email address")
+		}
+		if len(c.AdminPassword) < 8 {
+			r.bad("ADMIN_PASSWORD", "must be at least 8 characters")
+		}
+	}
+	if (c.Temporal.TLSCertFile == "") != (c.Temporal.TLSKeyFile == "") {
+		r.bad("TEMPORAL_TLS_CERT", "and TEMPORAL_TLS_KEY must be set together")
+	}
+	if len(r.problems) > 0 {
+		return Config{}, fmt.Errorf("configuration: %s", strings.Join(r.problems, "; "))
+	}
+	return c, nil
+}
+
+type reader struct {
+	getenv   func(string) string
+	problems []string
+}
+
+func (r *reader) bad(name, format string, args ...any) {
+	r.problems = append(r.problems, name+" "+fmt.Sprintf(format, args...))
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) required(name string) string {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		r.bad(name, "is required")
+	}
+	return v
+}
+
+func (r *reader) duration(name, def string) time.Duration {
+	s := r.str(name, def)
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		r.bad(name, "must be a positive duration such as 10m (got %q)", s)
+	}
+	return d
+}
+
+func (r *reader) durations(name, def string) []time.Duration {
+	s := r.str(name, def)
+	var out []time.Duration
+	for _, part := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 {
+			r.bad(name, "must be a comma-separated list of positive durations such as 24h,2h (got %q)", s)
+			return nil
+		}
+		out = append(out, d)
+	}
+	// Furthest first: the workflow plans reminders in time order.
+	sort.Slice(out, func(i, j int) bool { return out[i] > out[j] })
+	return out
+}
+
+func (r *reader) port(name string, def int) int {
+	s := r.str(name, strconv.Itoa(def))
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 1 || p > 65535 {
+		r.bad(name, "must be a port number (got %q)", s)
+	}
+	return p
+}
+
+func (r *reader) boolean(name string, def bool) bool {
+	s := r.str(name, strconv.FormatBool(def))
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		r.bad(name, "must be true or false (got %q)", s)
+	}
+	return b
+}
+
+func (r *reader) url(name, def string) string {
+	s := r.str(name, def)
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.bad(name, "must be an http(s) URL (got %q)", s)
+	}
+	return strings.TrimRight(s, "/")
+}
+
+func (r *reader) email(name, def string) string {
+	s := r.str(name, def)
+	if _, err := mail.ParseAddress(s); err != nil {
+		r.bad(name, "must be an email address (got %q)", s)
+	}
+	return s
+}
+
+func (r *reader) oneOf(name, def string, allowed ...string) string {
+	s := r.str(name, def)
+	for _, a := range allowed {
+		if s == a {
+			return s
+		}
+	}
+	r.bad(name, "must be one of %s (got %q)", strings.Join(allowed, ", "), s)
+	return s
+}
+
+// jwtKeys reads JWT_SIGNING_KEY ("kid:base64 Ed25519 seed") and JWT_VERIFY_KEYS
+// ("kid:base64 Ed25519 public key,..."), the keys of earlier signing keys still accepted.
+func (r *reader) jwtKeys() (SigningKey, map[string]ed25519.PublicKey) {
+	verify := map[string]ed25519.PublicKey{}
+	kid, raw, ok := strings.Cut(r.required("JWT_SIGNING_KEY"), ":")
+	if raw == "" && kid == "" {
+		return SigningKey{}, verify
+	}
+	seed, err := base64.StdEncoding.DecodeString(raw)
+	if !ok || kid == "" || err != nil || len(seed) != ed25519.SeedSize {
+		r.bad("JWT_SIGNING_KEY", "must be kid:base64 of a 32-byte Ed25519 seed (see `booking keygen`)")
+		return SigningKey{}, verify
+	}
+	key := SigningKey{ID: kid, Key: ed25519.NewKeyFromSeed(seed)}
+	verify[kid] = key.Key.Public().(ed25519.PublicKey)
+	for _, item := range strings.Split(r.str("JWT_VERIFY_KEYS", ""), ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		id, raw, ok := strings.Cut(item, ":")
+		pub, err := base64.StdEncoding.DecodeString(raw)
+		if !ok || id == "" || err != nil || len(pub) != ed25519.PublicKeySize {
+			r.bad("JWT_VERIFY_KEYS", "must be a comma-separated list of kid:base64 Ed25519 public keys")
+			continue
+		}
+		verify[id] = ed25519.PublicKey(pub)
+	}
+	return key, verify
+}

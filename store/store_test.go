@@ -1,0 +1,153 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store"
+	"github.com/clinicbook/booking/store/storetest"
+)
+
+// fixture inserts a provider, a service and a patient.
+func fixture(t *testing.T, pool *pgxpool.Pool) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	s := store.New(pool)
+	_, err := s.CreateUser(ctx, domain.User{ID: "pat-1", Email: "ann@example.com", PasswordHash: "x", Name: "Ann", Role: domain.RolePatient})
+	require.NoError(t, err)
+	require.NoError(t, s.CreateProvider(ctx, domain.Provider{ID: "prov-1", Name: "Dr One", TimeZone: "Europe/Berlin"}))
+	require.NoError(t, s.CreateService(ctx, domain.Service{ID: "svc-30", Name: "Consultation", DurationMinutes: 30}))
+	return s
+}
+
+func insertBooking(ctx context.Context, pool *pgxpool.Pool, id, status string, start time.Time, minutes int) error {
+	_, err := pool.Exec(ctx, `INSERT INTO bookings (id, status, provider_id, service_id, patient_id, start_at, end_at)
+		VALUES ($1, $2, 'prov-1', 'svc-30', 'pat-1', $3, $4)`, id, status, start, start.Add(time.Duration(minutes)*time.Minute))
+	return err
+}
+
+func TestDatabaseRefusesOverlappingBookings(t *testing.T) {
+	ctx := context.Background()
+	pool := storetest.New(t)
+	fixture(t, pool)
+	nine := time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)
+
+	require.NoError(t, insertBooking(ctx, pool, "b1", "confirmed", nine, 30))
+
+	// A plain SQL insert overlapping it, for each status that occupies time, is refused by
+	// the exclusion constraint itself.
+	for _, status := range []string{"held", "confirmed", "checked_in"} {
+		err := insertBooking(ctx, pool, "b-"+status, status, nine.Add(15*time.Minute), 30)
+		var pgErr *pgconn.PgError
+		require.ErrorAs(t, err, &pgErr, status)
+		require.Equal(t, "23P01", pgErr.Code, status)
+		require.Equal(t, "bookings_no_overlap", pgErr.ConstraintName)
+	}
+
+	// Back to back is not an overlap: ranges are half-open.
+	require.NoError(t, insertBooking(ctx, pool, "b2", "held", nine.Add(30*time.Minute), 30))
+	// Bookings that no longer hold time do not block.
+	require.NoError(t, insertBooking(ctx, pool, "b3", "cancelled", nine, 30))
+	require.NoError(t, insertBooking(ctx, pool, "b4", "expired", nine, 30))
+
+	// Releasing a booking frees its time; taking it back while another holds it is refused.
+	_, err := pool.Exec(ctx, `UPDATE bookings SET status = 'cancelled' WHERE id = 'b1'`)
+	require.NoError(t, err)
+	require.NoError(t, insertBooking(ctx, pool, "b5", "held", nine, 30))
+	_, err = pool.Exec(ctx, `UPDATE bookings SET status = 'confirmed' WHERE id = 'b3'`)
+	require.Error(t, err)
+}
+
+func TestCreateHoldIsIdempotentAndReportsTakenSlot(t *testing.T) {
+	ctx := context.Background()
+	pool := storetest.New(t)
+	s := fixture(t, pool)
+	start := time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)
+	exp := start.Add(-time.Hour)
+	b := domain.Booking{ID: "b1", ProviderID: "prov-1", ServiceID: "svc-30", PatientID: "pat-1", Start: start, End: start.Add(30 * time.Minute), HoldExpiresAt: &exp}
+
+	first, err := s.CreateHold(ctx, b, store.EventInput{Key: "status:held", Type: "status"})
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusHeld, first.Status)
+	again, err := s.CreateHold(ctx, b, store.EventInput{Key: "status:held", Type: "status"})
+	require.NoError(t, err)
+	require.Equal(t, first.CreatedAt, again.CreatedAt)
+
+	events, err := s.ListEvents(ctx, "b1")
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+
+	other := b
+	other.ID = "b2"
+	other.Start = start.Add(10 * time.Minute)
+	other.End = other.Start.Add(30 * time.Minute)
+	_, err = s.CreateHold(ctx, other, store.EventInput{})
+	require.True(t, store.IsSlotTaken(err), "got %v", err)
+	require.Equal(t, domain.KindConflict, domain.ErrorKind(err))
+
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM bookings`).Scan(&n))
+	require.Equal(t, 1, n)
+}
+
+func TestChangeStatusAndMove(t *testing.T) {
+	ctx := context.Background()
+	pool := storetest.New(t)
+	s := fixture(t, pool)
+	start := time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)
+	require.NoError(t, insertBooking(ctx, pool, "b1", "held", start, 30))
+	require.NoError(t, insertBooking(ctx, pool, "b2", "held", start.Add(time.Hour), 30))
+
+	confirm := store.StatusChange{BookingID: "b1", From: []domain.Status{domain.StatusHeld}, To: domain.StatusConfirmed,
+		Event: store.EventInput{Key: "status:confirmed", Type: "status"}}
+	b, err := s.ChangeStatus(ctx, confirm)
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusConfirmed, b.Status)
+	require.Nil(t, b.HoldExpiresAt)
+	_, err = s.ChangeStatus(ctx, confirm) // a second run is harmless
+	require.NoError(t, err)
+	_, err = s.ChangeStatus(ctx, store.StatusChange{BookingID: "b1", From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired})
+	require.Equal(t, domain.KindConflict, domain.ErrorKind(err))
+
+	// Moving onto b2's time is refused and changes nothing.
+	_, err = s.Move(ctx, "b1", start.Add(time.Hour), start.Add(90*time.Minute), 1, store.EventInput{})
+	require.True(t, store.IsSlotTaken(err), "got %v", err)
+	cur, err := s.GetBooking(ctx, "b1")
+	require.NoError(t, err)
+	require.True(t, cur.Start.Equal(start))
+	require.Equal(t, 0, cur.Revision)
+
+	// Moving by 15 minutes overlaps only its own old range: allowed.
+	moved, err := s.Move(ctx, "b1", start.Add(15*time.Minute), start.Add(45*time.Minute), 1, store.EventInput{Key: "moved:1", Type: "rescheduled"})
+	require.NoError(t, err)
+	require.Equal(t, 1, moved.Revision)
+	again, err := s.Move(ctx, "b1", start.Add(15*time.Minute), start.Add(45*time.Minute), 1, store.EventInput{Key: "moved:1", Type: "rescheduled"})
+	require.NoError(t, err)
+	require.Equal(t, moved.UpdatedAt, again.UpdatedAt)
+}
+
+func TestUniqueEmailsAndNotifications(t *testing.T) {
+	ctx := context.Background()
+	pool := storetest.New(t)
+	s := fixture(t, pool)
+	_, err := s.CreateUser(ctx, domain.User{ID: "pat-2", Email: "ANN@example.com", PasswordHash: "x", Name: "Ann 2", Role: domain.RolePatient})
+	require.Equal(t, domain.KindConflict, domain.ErrorKind(err))
+
+	require.NoError(t, insertBooking(ctx, pool, "b1", "confirmed", time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC), 30))
+	insert := func(id, kind, channel string) error {
+		_, err := pool.Exec(ctx, `INSERT INTO notifications (id, booking_id, kind, channel, recipient, status) VALUES ($1, 'b1', $2, $3, 'x', 'pending')`, id, kind, channel)
+		return err
+	}
+	require.NoError(t, insert("n1", "confirmation", "sms"))
+	require.NoError(t, insert("n2", "confirmation", "email"))
+	err = insert("n3", "confirmation", "sms")
+	var pgErr *pgconn.PgError
+	require.ErrorAs(t, err, &pgErr)
+	require.Equal(t, "23505", pgErr.Code)
+}

@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/clinicbook/booking/domain"
+)
+
+const userColumns = `id, email, password_hash, name, phone, role, created_at`
+
+func scanUser(row pgx.CollectableRow) (domain.User, error) {
+	var u domain.User
+	var role string
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Name, &u.Phone, &role, &u.CreatedAt)
+	u.Role = domain.Role(role)
+	return u, err
+}
+
+// CreateUser inserts a user; an email already in use (in any case) is a conflict.
+func (s *Store) CreateUser(ctx context.Context, u domain.User) (domain.User, error) {
+	rows, _ := s.pool.Query(ctx, `INSERT INTO users (id, email, password_hash, name, phone, role)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+userColumns,
+		u.ID, u.Email, u.PasswordHash, u.Name, u.Phone, string(u.Role))
+	created, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	if pgCode(err) == codeUniqueViolation {
+		return domain.User{}, &domain.Error{Kind: domain.KindConflict, Message: "an account with that email exists already",
+			Fields: []domain.FieldError{{Field: "email", Message: "already registered"}}}
+	}
+	if err != nil {
+		return domain.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return created, nil
+}
+
+// GetUser returns one user by id.
+func (s *Store) GetUser(ctx context.Context, id string) (domain.User, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)
+	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	if err != nil {
+		return domain.User{}, notFound(err, "user")
+	}
+	return u, nil
+}
+
+// GetUserByEmail returns one user by email, compared without case.
+func (s *Store) GetUserByEmail(ctx context.Context, email string) (domain.User, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)`, email)
+	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	if err != nil {
+		return domain.User{}, notFound(err, "user")
+	}
+	return u, nil
+}
