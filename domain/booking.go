@@ -132,6 +132,7 @@ type Notification struct {
 	ID         string    `json:"id"`
 	BookingID  string    `json:"booking_id"`
 	Kind       string    `json:"kind"`
+	Variant    string    `json:"variant,omitempty"`
 	Channel    string    `json:"channel"`
 	Revision   int       `json:"revision"`
 	Recipient  string    `json:"recipient"`
@@ -169,4 +170,10 @@ type Schedule struct {
 	TimeZone   string         `json:"time_zone"`
 	Weekly     []WorkingHours `json:"weekly"`
 	Exceptions []Exception    `json:"exceptions"`
+}
+
+// Principal is who is asking: the authenticated caller of a request.
+type Principal struct {
+	UserID string
+	Role   Role
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,7 +24,6 @@ func scanBooking(row pgx.CollectableRow) (domain.Booking, error) {
 	b.Status = domain.Status(status)
 	return b, err
 }
-
 
 // EventInput is one timeline entry to record. Key makes recording it twice harmless.
 type EventInput struct {
@@ -245,3 +245,51 @@ func (s *Store) ListBookings(ctx context.Context, f BookingFilter) ([]domain.Boo
 
 // IsSlotTaken reports whether err is the database refusing an overlapping booking.
 func IsSlotTaken(err error) bool { return errors.Is(err, ErrSlotTaken) }
+
+// CountByStatus returns how many bookings are in each status, every status listed.
+func (s *Store) CountByStatus(ctx context.Context) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT status, count(*) FROM bookings GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count bookings: %w", err)
+	}
+	out := make(map[string]int, len(domain.Statuses))
+	for _, st := range domain.Statuses {
+		out[string(st)] = 0
+	}
+	var status string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error {
+		out[status] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count bookings: %w", err)
+	}
+	return out, nil
+}
+
+// NextBookingByPhone returns the soonest booking after now, in one of statuses, of a patient
+// with that phone number: the booking a patient's SMS reply is about.
+func (s *Store) NextBookingByPhone(ctx context.Context, phone string, now time.Time, statuses ...domain.Status) (domain.Booking, error) {
+	st := make([]string, len(statuses))
+	for i, v := range statuses {
+		st[i] = string(v)
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+prefixed("b.", bookingColumns)+` FROM bookings b JOIN users u ON u.id = b.patient_id
+		WHERE u.phone = $1 AND b.status = ANY($2) AND b.start_at > $3
+		ORDER BY b.start_at LIMIT 1`, phone, st, now)
+	b, err := pgx.CollectExactlyOneRow(rows, scanBooking)
+	if err != nil {
+		return domain.Booking{}, notFound(err, "booking")
+	}
+	return b, nil
+}
+
+// prefixed qualifies a column list with a table alias.
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,190 @@
+// Package activities holds the side effects of a booking's life: every database write and
+// every message sent. Each activity is safe to run twice: a retried or replayed call finds its
+// work already done (a row by id, an event by key, a notification by its unique key) and
+// returns the same answer.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/clinicbook/booking/availability"
+	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store"
+)
+
+// Activities holds what the activities need. Register a *Activities with the worker.
+type Activities struct {
+	Store *store.Store
+	// Now is the wall clock; tests move it.
+	Now func() time.Time
+	Notifier
+}
+
+// HoldInput asks to hold a slot for a new booking.
+type HoldInput struct {
+	BookingID  string    `json:"booking_id"`
+	ProviderID string    `json:"provider_id"`
+	ServiceID  string    `json:"service_id"`
+	PatientID  string    `json:"patient_id"`
+	Start      time.Time `json:"start"`
+	Notes      string    `json:"notes,omitempty"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
+// HoldSlot writes the held booking. It refuses, without retrying, a start that is not one of
+// the provider's offered slots and a slot somebody else holds (the exclusion constraint).
+func (a *Activities) HoldSlot(ctx context.Context, in HoldInput) (domain.Booking, error) {
+	svc, err := a.offered(ctx, in.ProviderID, in.ServiceID, in.Start)
+	if err != nil {
+		// The same booking id held already (a retry after the first run committed) is fine.
+		if existing, gerr := a.Store.GetBooking(ctx, in.BookingID); gerr == nil {
+			return existing, nil
+		}
+		return domain.Booking{}, activityError(err)
+	}
+	if _, err := a.Store.GetUser(ctx, in.PatientID); err != nil {
+		return domain.Booking{}, activityError(unprocessable(err, "patient_id", "no such patient"))
+	}
+	exp := in.ExpiresAt
+	b := domain.Booking{
+		ID: in.BookingID, ProviderID: in.ProviderID, ServiceID: in.ServiceID, PatientID: in.PatientID,
+		Start: in.Start, End: in.Start.Add(svc.Duration()), HoldExpiresAt: &exp, Notes: in.Notes,
+	}
+	held, err := a.Store.CreateHold(ctx, b, store.EventInput{Key: "status:held", Type: "status",
+		Detail: map[string]any{"status": domain.StatusHeld, "hold_expires_at": exp}})
+	if err != nil {
+		return domain.Booking{}, activityError(err)
+	}
+	return held, nil
+}
+
+// offered checks that start is one of the provider's slots for the service and in the future.
+func (a *Activities) offered(ctx context.Context, providerID, serviceID string, start time.Time) (domain.Service, error) {
+	svc, err := a.Store.GetService(ctx, serviceID)
+	if err != nil {
+		return domain.Service{}, unprocessable(err, "service_id", "no such service")
+	}
+	sched, err := a.Store.GetSchedule(ctx, providerID)
+	if err != nil {
+		return domain.Service{}, unprocessable(err, "provider_id", "no such provider")
+	}
+	if !start.After(a.Now()) {
+		return domain.Service{}, &domain.Error{Kind: domain.KindUnprocessable, Message: "that time has passed",
+			Fields: []domain.FieldError{{Field: "start", Message: "in the past"}}}
+	}
+	ok, err := availability.Offered(sched, svc.Duration(), start)
+	if err != nil {
+		return domain.Service{}, err
+	}
+	if !ok {
+		return domain.Service{}, &domain.Error{Kind: domain.KindUnprocessable, Message: "start is not an offered slot",
+			Fields: []domain.FieldError{{Field: "start", Message: "not one of the provider's slots for this service"}}}
+	}
+	return svc, nil
+}
+
+// StatusInput moves a booking from one of From to To.
+type StatusInput struct {
+	BookingID  string          `json:"booking_id"`
+	From       []domain.Status `json:"from"`
+	To         domain.Status   `json:"to"`
+	Reason     string          `json:"reason,omitempty"`
+	LateCancel bool            `json:"late_cancel,omitempty"`
+	By         string          `json:"by,omitempty"`
+	// EventKey names the change in the timeline; the same key is written once.
+	EventKey string `json:"event_key"`
+}
+
+// SetStatus writes a status change and its timeline event.
+func (a *Activities) SetStatus(ctx context.Context, in StatusInput) (domain.Booking, error) {
+	detail := map[string]any{"status": in.To}
+	if in.Reason != "" {
+		detail["reason"] = in.Reason
+	}
+	if in.LateCancel {
+		detail["late"] = true
+	}
+	if in.By != "" {
+		detail["by"] = in.By
+	}
+	b, err := a.Store.ChangeStatus(ctx, store.StatusChange{
+		BookingID: in.BookingID, From: in.From, To: in.To, Reason: in.Reason, LateCancel: in.LateCancel,
+		Event: store.EventInput{Key: in.EventKey, Type: "status", Detail: detail},
+	})
+	if err != nil {
+		return domain.Booking{}, activityError(err)
+	}
+	return b, nil
+}
+
+// MoveInput moves a booking to a new start, as its revision Revision.
+type MoveInput struct {
+	BookingID string    `json:"booking_id"`
+	Start     time.Time `json:"start"`
+	Revision  int       `json:"revision"`
+	By        string    `json:"by,omitempty"`
+}
+
+// MoveBooking reschedules: the new slot must be offered and free; a refusal changes nothing.
+func (a *Activities) MoveBooking(ctx context.Context, in MoveInput) (domain.Booking, error) {
+	cur, err := a.Store.GetBooking(ctx, in.BookingID)
+	if err != nil {
+		return domain.Booking{}, activityError(err)
+	}
+	if cur.Revision == in.Revision && cur.Start.Equal(in.Start) {
+		return cur, nil // moved already by an earlier run
+	}
+	svc, err := a.offered(ctx, cur.ProviderID, cur.ServiceID, in.Start)
+	if err != nil {
+		return domain.Booking{}, activityError(err)
+	}
+	moved, err := a.Store.Move(ctx, in.BookingID, in.Start, in.Start.Add(svc.Duration()), in.Revision, store.EventInput{
+		Key: fmt.Sprintf("rescheduled:%d", in.Revision), Type: "rescheduled",
+		Detail: map[string]any{"from": cur.Start, "to": in.Start, "revision": in.Revision, "by": in.By},
+	})
+	if err != nil {
+		return domain.Booking{}, activityError(err)
+	}
+	return moved, nil
+}
+
+// EventInput is a timeline entry the workflow wants recorded.
+type EventInput struct {
+	BookingID string         `json:"booking_id"`
+	Key       string         `json:"key"`
+	Type      string         `json:"type"`
+	At        time.Time      `json:"at"`
+	Detail    map[string]any `json:"detail,omitempty"`
+}
+
+// RecordEvent writes a timeline entry once.
+func (a *Activities) RecordEvent(ctx context.Context, in EventInput) error {
+	return activityError(a.Store.AddEvent(ctx, in.BookingID, store.EventInput{Key: in.Key, Type: in.Type, At: in.At, Detail: in.Detail}))
+}
+
+// activityError makes the refusals that retrying cannot fix non-retryable, keeping their kind
+// as the error type and the bad fields as details so the API can answer with them.
+func activityError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *domain.Error
+	if errors.As(err, &de) && de.Kind != domain.KindInternal && de.Kind != domain.KindUnavailable {
+		return temporal.NewNonRetryableApplicationError(de.Message, string(de.Kind), err, de.Fields)
+	}
+	return err
+}
+
+// unprocessable turns a not-found into a refusal naming the field that pointed at nothing.
+func unprocessable(err error, field, msg string) error {
+	if domain.IsKind(err, domain.KindNotFound) {
+		return &domain.Error{Kind: domain.KindUnprocessable, Message: err.Error(),
+			Fields: []domain.FieldError{{Field: field, Message: msg}}}
+	}
+	return err
+}

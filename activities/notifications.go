@@ -1,0 +1,169 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/sdk/activity"
+
+	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/notify"
+	"github.com/clinicbook/booking/store"
+)
+
+// SMSSender sends text messages (notify.SMS through Twilio).
+type SMSSender interface {
+	Send(ctx context.Context, to, body string) (sid string, err error)
+	// FindSent looks for a message to `to` with this body accepted since `since`: how a send
+	// whose outcome we never heard (the worker died mid-request) is settled without sending twice.
+	FindSent(ctx context.Context, to, body string, since time.Time) (sid string, found bool, err error)
+}
+
+// EmailSender sends mail (notify.Mailer over SMTP).
+type EmailSender interface {
+	Send(ctx context.Context, msg notify.Email) error
+}
+
+// Notifier holds the senders.
+type Notifier struct {
+	SMS           SMSSender
+	Email         EmailSender
+	PublicBaseURL string
+}
+
+// NotifyInput names one message: a booking, a kind (and which reminder), a channel, and the
+// booking revision it is about. Together they are the notification's unique key.
+type NotifyInput struct {
+	BookingID string `json:"booking_id"`
+	Kind      string `json:"kind"`
+	Variant   string `json:"variant,omitempty"`
+	Channel   string `json:"channel"`
+	Revision  int    `json:"revision"`
+}
+
+// NotifyResult is where the message stands after the activity.
+type NotifyResult struct {
+	NotificationID string `json:"notification_id"`
+	Status         string `json:"status"`
+}
+
+// SendNotification sends one message at most once. The row is written before the send and
+// updated after it; a retry finds it and does not send again once the provider accepted.
+// If an earlier attempt died mid-send, an SMS is looked up at Twilio before sending again;
+// an email cannot be, so that narrow window is the one place a duplicate email is possible.
+func (a *Activities) SendNotification(ctx context.Context, in NotifyInput) (NotifyResult, error) {
+	b, err := a.Store.GetBooking(ctx, in.BookingID)
+	if err != nil {
+		return NotifyResult{}, activityError(err)
+	}
+	patient, err := a.Store.GetUser(ctx, b.PatientID)
+	if err != nil {
+		return NotifyResult{}, activityError(err)
+	}
+	recipient := patient.Email
+	if in.Channel == domain.ChannelSMS {
+		recipient = patient.Phone
+	}
+	n, err := a.Store.EnsureNotification(ctx, domain.Notification{
+		ID: uuid.NewString(), BookingID: b.ID, Kind: in.Kind, Variant: in.Variant, Channel: in.Channel,
+		Revision: in.Revision, Recipient: recipient,
+	})
+	if err != nil {
+		return NotifyResult{}, err
+	}
+	result := NotifyResult{NotificationID: n.ID, Status: n.Status}
+	if n.Status != store.NotificationPending && n.Status != store.NotificationSending {
+		return result, nil // sent (or refused for good) by an earlier run
+	}
+	if recipient == "" {
+		result.Status = store.NotificationFailed
+		return result, a.Store.MarkNotificationFailed(ctx, n.ID, "the patient has no "+in.Channel+" address")
+	}
+
+	msg, err := a.render(ctx, b, patient, in)
+	if err != nil {
+		return NotifyResult{}, err
+	}
+
+	if n.Status == store.NotificationSending && in.Channel == domain.ChannelSMS {
+		sid, found, err := a.SMS.FindSent(ctx, recipient, msg.SMS, n.UpdatedAt.Add(-time.Minute))
+		if err != nil {
+			return NotifyResult{}, fmt.Errorf("look up earlier send: %w", err)
+		}
+		if found {
+			activity.GetLogger(ctx).Info("earlier send had reached Twilio; not sending again", "sid", sid)
+			result.Status = store.NotificationSent
+			return result, a.Store.MarkNotificationSent(ctx, n.ID, sid)
+		}
+	}
+
+	if err := a.Store.MarkNotificationSending(ctx, n.ID); err != nil {
+		return NotifyResult{}, err
+	}
+	var providerID string
+	if in.Channel == domain.ChannelSMS {
+		providerID, err = a.SMS.Send(ctx, recipient, msg.SMS)
+	} else {
+		err = a.Email.Send(ctx, msg.email(recipient, n.ID))
+	}
+	if err != nil {
+		if notify.IsPermanent(err) {
+			result.Status = store.NotificationFailed
+			return result, a.Store.MarkNotificationFailed(ctx, n.ID, err.Error())
+		}
+		_ = a.Store.NoteNotificationError(ctx, n.ID, err.Error())
+		return NotifyResult{}, fmt.Errorf("send %s %s: %w", in.Kind, in.Channel, err)
+	}
+	result.Status = store.NotificationSent
+	return result, a.Store.MarkNotificationSent(ctx, n.ID, providerID)
+}
+
+// message is a rendered notification with its calendar part.
+type message struct {
+	notify.Rendered
+	ics       []byte
+	icsMethod string
+}
+
+func (m message) email(to, notificationID string) notify.Email {
+	return notify.Email{
+		To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
+		MessageID: "<" + notificationID + "@clinicbook>",
+		ICS:       m.ics, ICSMethod: m.icsMethod,
+	}
+}
+
+func (a *Activities) render(ctx context.Context, b domain.Booking, patient domain.User, in NotifyInput) (message, error) {
+	prov, err := a.Store.GetProvider(ctx, b.ProviderID)
+	if err != nil {
+		return message{}, activityError(err)
+	}
+	svc, err := a.Store.GetService(ctx, b.ServiceID)
+	if err != nil {
+		return message{}, activityError(err)
+	}
+	d := notify.MessageData{
+		BookingID: b.ID, PatientName: patient.Name, ProviderName: prov.Name, ServiceName: svc.Name,
+		Start: b.Start, End: b.End, TimeZone: prov.TimeZone, Reminder: in.Variant, Reason: b.CancelReason,
+		PublicBaseURL: a.PublicBaseURL,
+	}
+	r, err := notify.Render(in.Kind, d)
+	if err != nil {
+		return message{}, activityError(domain.Errorf(domain.KindInvalid, "render %s: %v", in.Kind, err))
+	}
+	m := message{Rendered: r}
+	switch in.Kind {
+	case domain.NotifyConfirmation, domain.NotifyReschedule:
+		m.icsMethod = "REQUEST"
+	case domain.NotifyCancellation:
+		m.icsMethod = "CANCEL"
+	}
+	if m.icsMethod != "" && in.Channel == domain.ChannelEmail {
+		if m.ics, err = notify.Invite(d, m.icsMethod, b.Revision); err != nil {
+			return message{}, fmt.Errorf("invite: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,96 @@
+package store_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store"
+	"github.com/clinicbook/booking/store/storetest"
+)
+
+func TestRefreshTokenRotation(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(storetest.New(t))
+	_, err := s.CreateUser(ctx, domain.User{ID: "u1", Email: "ann@example.com", PasswordHash: "x", Name: "Ann", Role: domain.RoleProvider})
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	require.NoError(t, s.CreateRefreshToken(ctx, store.RefreshToken{Hash: "h1", UserID: "u1", FamilyID: "f1", ExpiresAt: now.Add(time.Hour)}))
+
+	p, err := s.RotateRefreshToken(ctx, "h1", "h2", now, now.Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, domain.Principal{UserID: "u1", Role: domain.RoleProvider}, p)
+
+	// Spent: a second rotation is refused and stores nothing.
+	_, err = s.RotateRefreshToken(ctx, "h1", "h3", now, now.Add(time.Hour))
+	require.ErrorIs(t, err, store.ErrRefreshTokenNotUsable)
+	_, err = s.GetRefreshToken(ctx, "h3")
+	require.True(t, domain.IsKind(err, domain.KindNotFound))
+
+	old, err := s.GetRefreshToken(ctx, "h1")
+	require.NoError(t, err)
+	require.NotNil(t, old.UsedAt)
+	next, err := s.GetRefreshToken(ctx, "h2")
+	require.NoError(t, err)
+	require.Equal(t, "f1", next.FamilyID)
+	require.Nil(t, next.UsedAt)
+
+	// Expired tokens and revoked families are not usable.
+	_, err = s.RotateRefreshToken(ctx, "h2", "h4", now.Add(2*time.Hour), now.Add(3*time.Hour))
+	require.ErrorIs(t, err, store.ErrRefreshTokenNotUsable)
+	known, err := s.RevokeRefreshFamilyOf(ctx, "h2", now)
+	require.NoError(t, err)
+	require.True(t, known)
+	_, err = s.RotateRefreshToken(ctx, "h2", "h4", now, now.Add(time.Hour))
+	require.ErrorIs(t, err, store.ErrRefreshTokenNotUsable)
+	for _, h := range []string{"h1", "h2"} {
+		tok, err := s.GetRefreshToken(ctx, h)
+		require.NoError(t, err)
+		require.NotNil(t, tok.RevokedAt, h)
+	}
+	known, err = s.RevokeRefreshFamilyOf(ctx, "nope", now)
+	require.NoError(t, err)
+	require.False(t, known)
+}
+
+func TestBeginLoginAttemptCountsConcurrentAttempts(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(storetest.New(t))
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	policy := store.LoginThrottle{MaxFailures: 5, Window: 15 * time.Minute, Lock: 5 * time.Minute}
+
+	// A burst of simultaneous guesses: exactly MaxFailures go on, the rest are refused.
+	const n = 20
+	locked := make([]time.Time, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { locked[i], errs[i] = s.BeginLoginAttempt(ctx, "ann@example.com", now, policy) })
+	}
+	wg.Wait()
+	allowed := 0
+	for i := range n {
+		require.NoError(t, errs[i])
+		if locked[i].IsZero() {
+			allowed++
+		} else {
+			require.True(t, locked[i].Equal(now.Add(5*time.Minute)), locked[i])
+		}
+	}
+	require.Equal(t, 5, allowed)
+
+	// The lock lapses; clearing forgets everything.
+	until, err := s.BeginLoginAttempt(ctx, "ann@example.com", now.Add(5*time.Minute+time.Second), policy)
+	require.NoError(t, err)
+	require.True(t, until.IsZero())
+	require.NoError(t, s.ClearLoginFailures(ctx, "ann@example.com"))
+	for range 4 {
+		until, err = s.BeginLoginAttempt(ctx, "ann@example.com", now.Add(6*time.Minute), policy)
+		require.NoError(t, err)
+		require.True(t, until.IsZero())
+	}
+}

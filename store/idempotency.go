@@ -1,0 +1,34 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ClaimIdempotencyKey binds a client's key to bookingID and the request's hash, unless the key
+// is bound already; it returns the binding that holds. A key reused with another request shows
+// as a different hash.
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, userID, key, requestHash, bookingID string) (boundBooking, boundHash string, err error) {
+	// A concurrent first claim can commit after this statement's snapshot: then neither branch
+	// sees a row, and asking again does.
+	for attempt := 0; attempt < 3; attempt++ {
+		err = s.pool.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO idempotency_keys (user_id, key, request_hash, booking_id) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (user_id, key) DO NOTHING
+			RETURNING booking_id, request_hash)
+		SELECT booking_id, request_hash FROM ins
+		UNION ALL
+		SELECT booking_id, request_hash FROM idempotency_keys WHERE user_id = $1 AND key = $2
+		LIMIT 1`, userID, key, requestHash, bookingID).Scan(&boundBooking, &boundHash)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			break
+		}
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("claim idempotency key: %w", err)
+	}
+	return boundBooking, boundHash, nil
+}

@@ -1,0 +1,136 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/clinicbook/booking/domain"
+)
+
+// Notification delivery states. A row is pending when written, sending while a send may be
+// under way (its outcome unknown if the worker dies there), sent once the provider accepted it,
+// then queued/delivered/undelivered as Twilio reports; failed when the provider refused it for
+// good.
+const (
+	NotificationPending   = "pending"
+	NotificationSending   = "sending"
+	NotificationSent      = "sent"
+	NotificationFailed    = "failed"
+	NotificationDelivered = "delivered"
+)
+
+const notificationColumns = `id, booking_id, kind, variant, channel, revision, recipient, status,
+	coalesce(provider_message_id, ''), error, attempts, created_at, updated_at`
+
+func scanNotification(row pgx.CollectableRow) (domain.Notification, error) {
+	var n domain.Notification
+	err := row.Scan(&n.ID, &n.BookingID, &n.Kind, &n.Variant, &n.Channel, &n.Revision, &n.Recipient, &n.Status,
+		&n.ProviderID, &n.Error, &n.Attempts, &n.CreatedAt, &n.UpdatedAt)
+	return n, err
+}
+
+// EnsureNotification writes the row for n's booking, kind, variant, channel and revision unless
+// it exists, and returns the row as it is now: the unique key makes this the one place a
+// message can come into being.
+func (s *Store) EnsureNotification(ctx context.Context, n domain.Notification) (domain.Notification, error) {
+	// A concurrent first insert can commit after this statement's snapshot: then neither
+	// branch sees a row, and asking again does.
+	for attempt := 0; attempt < 3; attempt++ {
+		out, err := s.ensureNotification(ctx, n)
+		if err != nil || len(out) > 0 {
+			if err != nil {
+				return domain.Notification{}, err
+			}
+			return out[0], nil
+		}
+	}
+	return domain.Notification{}, fmt.Errorf("ensure notification: row not visible")
+}
+
+func (s *Store) ensureNotification(ctx context.Context, n domain.Notification) ([]domain.Notification, error) {
+	rows, _ := s.pool.Query(ctx, `WITH ins AS (
+			INSERT INTO notifications (id, booking_id, kind, variant, channel, revision, recipient, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')
+			ON CONFLICT (booking_id, kind, variant, channel, revision) DO NOTHING
+			RETURNING `+notificationColumns+`)
+		SELECT * FROM ins
+		UNION ALL
+		SELECT `+notificationColumns+` FROM notifications
+		WHERE booking_id = $2 AND kind = $3 AND variant = $4 AND channel = $5 AND revision = $6`,
+		n.ID, n.BookingID, n.Kind, n.Variant, n.Channel, n.Revision, n.Recipient)
+	out, err := pgx.CollectRows(rows, scanNotification)
+	if err != nil {
+		return nil, fmt.Errorf("ensure notification: %w", err)
+	}
+	return out, nil
+}
+
+// MarkNotificationSending records that a send is about to start.
+func (s *Store) MarkNotificationSending(ctx context.Context, id string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'sending', attempts = attempts + 1, updated_at = now()
+		WHERE id = $1 AND status IN ('pending', 'sending')`, id)
+	if err != nil {
+		return fmt.Errorf("mark notification sending: %w", err)
+	}
+	return nil
+}
+
+// MarkNotificationSent records the provider's acceptance and its message id.
+func (s *Store) MarkNotificationSent(ctx context.Context, id, providerMessageID string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'sent', provider_message_id = nullif($2, ''), error = '', updated_at = now()
+		WHERE id = $1 AND status IN ('pending', 'sending')`, id, providerMessageID)
+	if err != nil {
+		return fmt.Errorf("mark notification sent: %w", err)
+	}
+	return nil
+}
+
+// MarkNotificationFailed records a refusal that retrying cannot fix.
+func (s *Store) MarkNotificationFailed(ctx context.Context, id, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'failed', error = $2, updated_at = now() WHERE id = $1`, id, reason)
+	if err != nil {
+		return fmt.Errorf("mark notification failed: %w", err)
+	}
+	return nil
+}
+
+// NoteNotificationError keeps the last temporary error for the timeline; the status stays.
+func (s *Store) NoteNotificationError(ctx context.Context, id, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE notifications SET error = $2, updated_at = now() WHERE id = $1`, id, reason)
+	if err != nil {
+		return fmt.Errorf("note notification error: %w", err)
+	}
+	return nil
+}
+
+// SetDeliveryStatus applies a provider's delivery report. Reports can arrive out of order, so
+// a final state (delivered, undelivered, failed) is never overwritten by an earlier one.
+func (s *Store) SetDeliveryStatus(ctx context.Context, providerMessageID, status string) (domain.Notification, error) {
+	rows, _ := s.pool.Query(ctx, `UPDATE notifications SET status = $2, updated_at = now()
+		WHERE provider_message_id = $1 AND status NOT IN ('delivered', 'undelivered', 'failed')
+		RETURNING `+notificationColumns, providerMessageID, status)
+	out, err := pgx.CollectRows(rows, scanNotification)
+	if err != nil {
+		return domain.Notification{}, fmt.Errorf("set delivery status: %w", err)
+	}
+	if len(out) == 0 {
+		rows, _ := s.pool.Query(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE provider_message_id = $1`, providerMessageID)
+		n, err := pgx.CollectExactlyOneRow(rows, scanNotification)
+		if err != nil {
+			return domain.Notification{}, notFound(err, "message")
+		}
+		return n, nil
+	}
+	return out[0], nil
+}
+
+// ListNotifications returns a booking's notifications, oldest first.
+func (s *Store) ListNotifications(ctx context.Context, bookingID string) ([]domain.Notification, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE booking_id = $1 ORDER BY created_at, id`, bookingID)
+	if err != nil {
+		return nil, fmt.Errorf("list notifications: %w", err)
+	}
+	return pgx.CollectRows(rows, scanNotification)
+}

@@ -1,0 +1,578 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/clinicbook/booking/activities"
+	"github.com/clinicbook/booking/domain"
+)
+
+// a is only used for its method references: the worker registers the real *Activities.
+var a *activities.Activities
+
+// BookingWorkflow is one booking's whole life: hold, confirm or expire, remind, check in or
+// no-show, complete; cancel and reschedule at any point before the start.
+//
+// The hold runs in the hold update's handler, so the caller that started the workflow learns
+// synchronously whether the slot is theirs, and a refused hold ends the workflow at once.
+func BookingWorkflow(ctx workflow.Context, in Input) (domain.Status, error) {
+	s := &booking{in: in, logger: workflow.GetLogger(ctx)}
+	if err := s.registerHandlers(ctx); err != nil {
+		return "", err
+	}
+
+	ok, err := workflow.AwaitWithTimeout(ctx, in.Policy.HoldRequestWait, func() bool { return s.holdDone })
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		// Nobody asked for the hold: the caller died between start and update. Nothing was written.
+		s.log(ctx, "no hold requested; nothing held")
+		return "", nil
+	}
+	if s.holdErr != nil {
+		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+		return "", nil
+	}
+
+	err = s.run(ctx)
+	if temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
+		// The workflow itself was cancelled (an admin in the Web UI): compensate anyway, on a
+		// context the cancellation does not reach.
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		if s.booking.Status.Occupies() {
+			if cerr := s.cancel(dctx, CancelRequest{Reason: "workflow cancelled", By: "system"}); cerr != nil {
+				return s.booking.Status, cerr
+			}
+		}
+		ctx = dctx
+	} else if err != nil {
+		return s.booking.Status, err
+	}
+	// Let messages in flight and handlers finish before the workflow closes.
+	if err := workflow.Await(ctx, func() bool { return s.sending == 0 && workflow.AllHandlersFinished(ctx) }); err != nil {
+		return s.booking.Status, err
+	}
+	return s.booking.Status, nil
+}
+
+// booking is the workflow's state. Handlers and the main loop take turns through mu.
+type booking struct {
+	in      Input
+	logger  interface{ Info(string, ...interface{}) }
+	mu      workflow.Mutex
+	booking domain.Booking
+
+	holdDone bool
+	holdErr  error
+
+	// changed is bumped whenever the main loop's next deadline may have moved.
+	changed   int
+	reminders []Reminder
+	// compensations undo completed steps; they run last-in, first-out.
+	compensations []string
+	sending       int
+	journal       []LogEntry
+}
+
+func (s *booking) log(ctx workflow.Context, format string, args ...any) {
+	what := fmt.Sprintf(format, args...)
+	s.journal = append(s.journal, LogEntry{At: workflow.Now(ctx), What: what})
+	s.logger.Info(what, "BookingID", s.in.BookingID)
+}
+
+func (s *booking) registerHandlers(ctx workflow.Context) error {
+	s.mu = workflow.NewMutex(ctx)
+	if err := workflow.SetQueryHandler(ctx, QuerySummary, s.summary); err != nil {
+		return err
+	}
+	handlers := []struct {
+		name    string
+		handler any
+		valid   any
+	}{
+		{UpdateHold, s.hold, nil},
+		{UpdateConfirm, s.confirm, s.validateConfirm},
+		{UpdateCancel, s.cancelUpdate, s.validateCancel},
+		{UpdateReschedule, s.reschedule, s.validateReschedule},
+		{UpdateCheckIn, s.checkIn, s.validateCheckIn},
+	}
+	for _, h := range handlers {
+		opts := workflow.UpdateHandlerOptions{Validator: h.valid}
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, opts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *booking) summary() (Summary, error) {
+	return Summary{Booking: s.booking, Reminders: s.reminders, Compensations: s.compensations, Log: s.journal}, nil
+}
+
+// hold is the first step. A second hold update (a retried POST with a new update id) gets the
+// first answer.
+func (s *booking) hold(ctx workflow.Context) (domain.Booking, error) {
+	if err := s.mu.Lock(ctx); err != nil {
+		return domain.Booking{}, err
+	}
+	defer s.mu.Unlock()
+	if s.holdDone {
+		return s.booking, s.holdErr
+	}
+	expires := workflow.Now(ctx).Add(s.in.Policy.HoldTTL)
+	var held domain.Booking
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), a.HoldSlot, activities.HoldInput{
+		BookingID: s.in.BookingID, ProviderID: s.in.ProviderID, ServiceID: s.in.ServiceID,
+		PatientID: s.in.PatientID, Start: s.in.Start, Notes: s.in.Notes, ExpiresAt: expires,
+	}).Get(ctx, &held)
+	s.holdDone = true
+	if err != nil {
+		s.holdErr = updateError(err)
+		s.log(ctx, "hold refused: %v", s.holdErr)
+		return domain.Booking{}, s.holdErr
+	}
+	s.booking = held
+	s.compensations = append(s.compensations, compReleaseSlot)
+	s.log(ctx, "slot held until %s", expires.Format(time.RFC3339))
+	if err := s.publish(ctx); err != nil {
+		return domain.Booking{}, err
+	}
+	return held, nil
+}
+
+func (s *booking) validateConfirm(ctx workflow.Context) error {
+	return s.requireStatus(domain.StatusHeld)
+}
+
+func (s *booking) confirm(ctx workflow.Context) (domain.Booking, error) {
+	if err := s.mu.Lock(ctx); err != nil {
+		return domain.Booking{}, err
+	}
+	defer s.mu.Unlock()
+	if s.booking.Status == domain.StatusConfirmed {
+		return s.booking, nil
+	}
+	if err := s.requireStatus(domain.StatusHeld); err != nil {
+		return domain.Booking{}, err
+	}
+	if err := s.setStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusConfirmed}); err != nil {
+		return domain.Booking{}, err
+	}
+	s.compensations = append(s.compensations, compDropReminders)
+	s.planReminders(ctx)
+	s.notify(ctx, domain.NotifyConfirmation, "")
+	return s.booking, nil
+}
+
+func (s *booking) validateCancel(ctx workflow.Context, req CancelRequest) error {
+	if err := s.requireStatus(domain.StatusHeld, domain.StatusConfirmed); err != nil {
+		return err
+	}
+	if !workflow.Now(ctx).Before(s.booking.Start) {
+		return temporal.NewApplicationError("the appointment has started; it can no longer be cancelled", string(domain.KindConflict))
+	}
+	return nil
+}
+
+func (s *booking) cancelUpdate(ctx workflow.Context, req CancelRequest) (domain.Booking, error) {
+	if err := s.mu.Lock(ctx); err != nil {
+		return domain.Booking{}, err
+	}
+	defer s.mu.Unlock()
+	if s.booking.Status == domain.StatusCancelled {
+		return s.booking, nil
+	}
+	if err := s.validateCancel(ctx, req); err != nil {
+		return domain.Booking{}, err
+	}
+	// Compensation must finish even if the workflow is cancelled while it runs.
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if err := s.cancel(dctx, req); err != nil {
+		return domain.Booking{}, err
+	}
+	return s.booking, nil
+}
+
+// Compensation steps, registered as the steps they undo succeed.
+const (
+	compReleaseSlot   = "release slot"
+	compDropReminders = "drop pending reminders"
+)
+
+// cancel runs the compensations in reverse order, then tells the patient.
+func (s *booking) cancel(ctx workflow.Context, req CancelRequest) error {
+	late := !workflow.Now(ctx).Before(s.booking.Start.Add(-s.in.Policy.LateCancelWindow))
+	for i := len(s.compensations) - 1; i >= 0; i-- {
+		switch s.compensations[i] {
+		case compDropReminders:
+			s.dropReminders(ctx)
+		case compReleaseSlot:
+			if err := s.setStatus(ctx, activities.StatusInput{
+				From: []domain.Status{domain.StatusHeld, domain.StatusConfirmed}, To: domain.StatusCancelled,
+				Reason: req.Reason, LateCancel: late, By: req.By,
+			}); err != nil {
+				return err
+			}
+		}
+	}
+	s.compensations = nil
+	if late {
+		s.log(ctx, "late cancellation")
+	}
+	s.notify(ctx, domain.NotifyCancellation, "")
+	return nil
+}
+
+func (s *booking) validateReschedule(ctx workflow.Context, req RescheduleRequest) error {
+	if err := s.requireStatus(domain.StatusHeld, domain.StatusConfirmed); err != nil {
+		return err
+	}
+	now := workflow.Now(ctx)
+	if !now.Before(s.booking.Start) {
+		return temporal.NewApplicationError("the appointment has started; it can no longer be moved", string(domain.KindConflict))
+	}
+	if !req.Start.After(now) {
+		return temporal.NewApplicationError("the new time has passed", string(domain.KindUnprocessable),
+			[]domain.FieldError{{Field: "start", Message: "in the past"}})
+	}
+	if req.Start.Equal(s.booking.Start) {
+		return temporal.NewApplicationError("the booking is at that time already", string(domain.KindUnprocessable),
+			[]domain.FieldError{{Field: "start", Message: "same as the current start"}})
+	}
+	return nil
+}
+
+// reschedule holds the new slot and releases the old one in one step (see store.Move), then
+// re-plans the reminders and tells the patient. A refused move changes nothing.
+func (s *booking) reschedule(ctx workflow.Context, req RescheduleRequest) (domain.Booking, error) {
+	if err := s.mu.Lock(ctx); err != nil {
+		return domain.Booking{}, err
+	}
+	defer s.mu.Unlock()
+	if err := s.validateReschedule(ctx, req); err != nil {
+		return domain.Booking{}, err
+	}
+	old := s.booking.Start
+	var moved domain.Booking
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), a.MoveBooking, activities.MoveInput{
+		BookingID: s.in.BookingID, Start: req.Start, Revision: s.booking.Revision + 1, By: req.By,
+	}).Get(ctx, &moved)
+	if err != nil {
+		err = updateError(err)
+		s.log(ctx, "reschedule to %s refused: %v", req.Start.Format(time.RFC3339), err)
+		return domain.Booking{}, err
+	}
+	s.booking = moved
+	s.log(ctx, "rescheduled from %s to %s", old.Format(time.RFC3339), moved.Start.Format(time.RFC3339))
+	if err := s.publish(ctx); err != nil {
+		return domain.Booking{}, err
+	}
+	if s.booking.Status == domain.StatusConfirmed {
+		s.dropReminders(ctx)
+		s.planReminders(ctx)
+		s.notify(ctx, domain.NotifyReschedule, "")
+	}
+	s.changed++
+	return s.booking, nil
+}
+
+func (s *booking) validateCheckIn(ctx workflow.Context, req CheckInRequest) error {
+	if err := s.requireStatus(domain.StatusConfirmed); err != nil {
+		return err
+	}
+	if workflow.Now(ctx).Before(s.booking.Start.Add(-s.in.Policy.CheckInEarly)) {
+		return temporal.NewApplicationError(fmt.Sprintf("check-in opens %s before the start", s.in.Policy.CheckInEarly), string(domain.KindConflict))
+	}
+	return nil
+}
+
+func (s *booking) checkIn(ctx workflow.Context, req CheckInRequest) (domain.Booking, error) {
+	if err := s.mu.Lock(ctx); err != nil {
+		return domain.Booking{}, err
+	}
+	defer s.mu.Unlock()
+	if s.booking.Status == domain.StatusCheckedIn {
+		return s.booking, nil
+	}
+	if err := s.validateCheckIn(ctx, req); err != nil {
+		return domain.Booking{}, err
+	}
+	if err := s.setStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusConfirmed}, To: domain.StatusCheckedIn, By: req.By}); err != nil {
+		return domain.Booking{}, err
+	}
+	s.dropReminders(ctx)
+	return s.booking, nil
+}
+
+// run waits for the next deadline of the current status, or for a handler to change things,
+// until the booking reaches a terminal status.
+func (s *booking) run(ctx workflow.Context) error {
+	for !s.booking.Status.Terminal() {
+		at, fire := s.next()
+		seen := s.changed
+		wait := at.Sub(workflow.Now(ctx))
+		if wait > 0 {
+			timedOut, err := awaitTimeout(ctx, wait, func() bool { return s.changed != seen })
+			if err != nil {
+				return err
+			}
+			if !timedOut {
+				continue
+			}
+		}
+		if err := s.mu.Lock(ctx); err != nil {
+			return err
+		}
+		// A handler may have moved things while we waited for the lock.
+		if s.changed == seen {
+			if err := fire(ctx); err != nil {
+				s.mu.Unlock()
+				return err
+			}
+		}
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// awaitTimeout waits for cond for at most d and reports whether it timed out.
+func awaitTimeout(ctx workflow.Context, d time.Duration, cond func() bool) (bool, error) {
+	ok, err := workflow.AwaitWithTimeout(ctx, d, cond)
+	return !ok, err
+}
+
+// next is the booking's next deadline and what happens then.
+func (s *booking) next() (time.Time, func(workflow.Context) error) {
+	b := s.booking
+	switch b.Status {
+	case domain.StatusHeld:
+		return *b.HoldExpiresAt, s.expire
+	case domain.StatusConfirmed:
+		for i, r := range s.reminders {
+			if r.State == reminderPlanned {
+				return r.At, func(ctx workflow.Context) error { return s.remind(ctx, i) }
+			}
+		}
+		return b.Start.Add(s.in.Policy.NoShowGrace), s.noShow
+	case domain.StatusCheckedIn:
+		return b.End, s.complete
+	}
+	// Terminal statuses never get here; a status we do not know waits for a handler.
+	return b.Start.Add(24 * time.Hour * 365), func(workflow.Context) error { return nil }
+}
+
+func (s *booking) expire(ctx workflow.Context) error {
+	if err := s.setStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired}); err != nil {
+		return err
+	}
+	s.compensations = nil // expiring released the slot
+	s.notify(ctx, domain.NotifyHoldExpired, "")
+	return nil
+}
+
+func (s *booking) noShow(ctx workflow.Context) error {
+	if err := s.setStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusConfirmed}, To: domain.StatusNoShow}); err != nil {
+		return err
+	}
+	s.compensations = nil
+	s.notify(ctx, domain.NotifyNoShow, "")
+	return nil
+}
+
+func (s *booking) complete(ctx workflow.Context) error {
+	s.compensations = nil
+	return s.setStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusCheckedIn}, To: domain.StatusCompleted})
+}
+
+// Reminder states.
+const (
+	reminderPlanned = "planned"
+	reminderSent    = "sent"
+	reminderSkipped = "skipped"
+	reminderDropped = "dropped"
+)
+
+// planReminders plans one reminder per offset for the current time; those already past are
+// skipped rather than sent late.
+func (s *booking) planReminders(ctx workflow.Context) {
+	now := workflow.Now(ctx)
+	s.reminders = nil
+	for _, off := range s.in.Policy.ReminderOffsets {
+		r := Reminder{Offset: formatOffset(off), At: s.booking.Start.Add(-off), State: reminderPlanned}
+		if !r.At.After(now) {
+			r.State = reminderSkipped
+		}
+		s.reminders = append(s.reminders, r)
+		s.recordEvent(ctx, fmt.Sprintf("reminder:%d:%s:%s", s.booking.Revision, r.Offset, r.State), "reminder_"+r.State,
+			map[string]any{"offset": r.Offset, "at": r.At, "revision": s.booking.Revision})
+	}
+	s.changed++
+}
+
+func (s *booking) dropReminders(ctx workflow.Context) {
+	for i := range s.reminders {
+		if r := &s.reminders[i]; r.State == reminderPlanned {
+			r.State = reminderDropped
+			s.recordEvent(ctx, fmt.Sprintf("reminder:%d:%s:dropped", s.booking.Revision, r.Offset), "reminder_dropped",
+				map[string]any{"offset": r.Offset, "at": r.At, "revision": s.booking.Revision})
+		}
+	}
+	s.changed++
+}
+
+func (s *booking) remind(ctx workflow.Context, i int) error {
+	r := &s.reminders[i]
+	r.State = reminderSent
+	s.log(ctx, "reminder %s before the start", r.Offset)
+	s.notify(ctx, domain.NotifyReminder, r.Offset)
+	return nil
+}
+
+// setStatus writes a status change and makes it visible: state, search attributes, timeline.
+func (s *booking) setStatus(ctx workflow.Context, in activities.StatusInput) error {
+	in.BookingID = s.in.BookingID
+	in.EventKey = fmt.Sprintf("status:%s:%d", in.To, s.booking.Revision)
+	var b domain.Booking
+	if err := workflow.ExecuteLocalActivity(localCtx(ctx), a.SetStatus, in).Get(ctx, &b); err != nil {
+		return updateError(err)
+	}
+	s.booking = b
+	s.changed++
+	s.log(ctx, "status %s", b.Status)
+	return s.publish(ctx)
+}
+
+// publish keeps the search attributes and memo current, so the Web UI's list and filters
+// show the booking as it is. No names, phones or emails: these are stored unencrypted.
+func (s *booking) publish(ctx workflow.Context) error {
+	b := s.booking
+	err := workflow.UpsertTypedSearchAttributes(ctx,
+		StatusAttr.ValueSet(string(b.Status)),
+		ProviderAttr.ValueSet(b.ProviderID),
+		PatientAttr.ValueSet(b.PatientID),
+		AppointmentStartAttr.ValueSet(b.Start),
+	)
+	if err != nil {
+		return err
+	}
+	return workflow.UpsertMemo(ctx, Memo(b))
+}
+
+// Memo is the workflow memo of a booking: ids and times only.
+func Memo(b domain.Booking) map[string]any {
+	return map[string]any{
+		"provider_id": b.ProviderID,
+		"service_id":  b.ServiceID,
+		"patient_id":  b.PatientID,
+		"start":       b.Start.Format(time.RFC3339),
+		"end":         b.End.Format(time.RFC3339),
+		"status":      string(b.Status),
+	}
+}
+
+func (s *booking) recordEvent(ctx workflow.Context, key, typ string, detail map[string]any) {
+	s.sending++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { s.sending-- }()
+		err := workflow.ExecuteLocalActivity(localCtx(ctx), a.RecordEvent, activities.EventInput{
+			BookingID: s.in.BookingID, Key: key, Type: typ, At: workflow.Now(ctx), Detail: detail,
+		}).Get(ctx, nil)
+		if err != nil {
+			s.log(ctx, "timeline entry %s not recorded: %v", key, err)
+		}
+	})
+}
+
+// notify sends a message on every channel, without holding up the booking: sends retry for a
+// long time and the booking's timers must not wait for them.
+func (s *booking) notify(ctx workflow.Context, kind, variant string) {
+	for _, ch := range []string{domain.ChannelSMS, domain.ChannelEmail} {
+		in := activities.NotifyInput{BookingID: s.in.BookingID, Kind: kind, Variant: variant, Channel: ch, Revision: s.booking.Revision}
+		s.sending++
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			defer func() { s.sending-- }()
+			var res activities.NotifyResult
+			err := workflow.ExecuteActivity(notifyCtx(ctx), a.SendNotification, in).Get(ctx, &res)
+			if err != nil {
+				s.log(ctx, "%s %s not sent: %v", in.Kind, in.Channel, err)
+				return
+			}
+			s.log(ctx, "%s %s %s", in.Kind, in.Channel, res.Status)
+		})
+	}
+}
+
+func (s *booking) requireStatus(allowed ...domain.Status) error {
+	if !s.holdDone || s.holdErr != nil {
+		return temporal.NewApplicationError("the booking does not exist", string(domain.KindNotFound))
+	}
+	for _, st := range allowed {
+		if s.booking.Status == st {
+			return nil
+		}
+	}
+	msg := fmt.Sprintf("the booking is %s", s.booking.Status)
+	if s.booking.Status == domain.StatusExpired {
+		msg = "the hold has expired"
+	}
+	return temporal.NewApplicationError(msg, string(domain.KindConflict))
+}
+
+// localCtx is for the short database writes: local activities, retried briefly on the same
+// worker, because they sit on the caller's path (the hold is the POST's answer).
+func localCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout:    5 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    100 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    2 * time.Second,
+		},
+	})
+}
+
+// notifyCtx is for sending messages: providers fail for a while, so retry with backoff for
+// up to a day. The notification row makes each retry send at most once.
+func notifyCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    45 * time.Second,
+		ScheduleToCloseTimeout: 24 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    2 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    10 * time.Minute,
+		},
+	})
+}
+
+// updateError strips the activity wrapper so the caller sees the refusal itself: its kind
+// (the error type) and its bad fields (the details).
+func updateError(err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		var fields []domain.FieldError
+		if appErr.HasDetails() {
+			_ = appErr.Details(&fields)
+		}
+		return temporal.NewApplicationError(appErr.Message(), appErr.Type(), fields)
+	}
+	return err
+}
+
+// formatOffset writes a reminder offset the way people do: 24h, 2h, 90m.
+func formatOffset(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
