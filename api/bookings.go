@@ -1,0 +1,485 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store"
+	"github.com/clinicbook/booking/workflows"
+)
+
+// bookingView is a booking as the API shows it.
+type bookingView struct {
+	ID            string        `json:"id"`
+	Status        domain.Status `json:"status"`
+	HoldExpiresAt *time.Time    `json:"hold_expires_at,omitempty"`
+	Start         time.Time     `json:"start"`
+	End           time.Time     `json:"end"`
+	ProviderID    string        `json:"provider_id"`
+	ServiceID     string        `json:"service_id"`
+	PatientID     string        `json:"patient_id"`
+	Notes         string        `json:"notes,omitempty"`
+	CancelReason  string        `json:"cancel_reason,omitempty"`
+	LateCancel    bool          `json:"late_cancel,omitempty"`
+	Revision      int           `json:"revision"`
+	CreatedAt     time.Time     `json:"created_at"`
+	UpdatedAt     time.Time     `json:"updated_at"`
+	Events        []eventView   `json:"events,omitempty"`
+}
+
+func viewOf(b domain.Booking) bookingView {
+	v := bookingView{
+		ID: b.ID, Status: b.Status, Start: b.Start.UTC(), End: b.End.UTC(),
+		ProviderID: b.ProviderID, ServiceID: b.ServiceID, PatientID: b.PatientID, Notes: b.Notes,
+		CancelReason: b.CancelReason, LateCancel: b.LateCancel, Revision: b.Revision,
+		CreatedAt: b.CreatedAt.UTC(), UpdatedAt: b.UpdatedAt.UTC(),
+	}
+	if b.HoldExpiresAt != nil && b.Status == domain.StatusHeld {
+		t := b.HoldExpiresAt.UTC()
+		v.HoldExpiresAt = &t
+	}
+	return v
+}
+
+type createBookingRequest struct {
+	ProviderID string `json:"provider_id"`
+	ServiceID  string `json:"service_id"`
+	Start      string `json:"start"`
+	Notes      string `json:"notes,omitempty"`
+	PatientID  string `json:"patient_id,omitempty"`
+}
+
+// parseRFC3339 reads a required RFC 3339 field.
+func parseRFC3339(v, field string, fe *domain.FieldErrors) time.Time {
+	if v == "" {
+		fe.Add(field, "required")
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		fe.Add(field, "must be an RFC 3339 time with offset, such as 2026-12-01T09:00:00+01:00")
+	}
+	return t
+}
+
+// validate checks the fields and settles whose booking it is.
+func (req *createBookingRequest) validate(me domain.Principal) (time.Time, error) {
+	var fe domain.FieldErrors
+	if req.ProviderID == "" || len(req.ProviderID) > 64 {
+		fe.Add("provider_id", "required")
+	}
+	if req.ServiceID == "" || len(req.ServiceID) > 64 {
+		fe.Add("service_id", "required")
+	}
+	start := parseRFC3339(req.Start, "start", &fe)
+	if len(req.Notes) > 2000 {
+		fe.Add("notes", "at most 2000 characters")
+	}
+	switch me.Role {
+	case domain.RolePatient:
+		if req.PatientID != "" && req.PatientID != me.UserID {
+			fe.Add("patient_id", "a patient books for themself; leave it out")
+		}
+		req.PatientID = me.UserID
+	case domain.RoleAdmin:
+		if req.PatientID == "" || len(req.PatientID) > 64 {
+			fe.Add("patient_id", "required when an admin books")
+		}
+	default:
+		return start, domain.Errorf(domain.KindForbidden, "only patients and admins make bookings")
+	}
+	return start, fe.Err("the booking request is not valid")
+}
+
+// maxIdempotencyKey bounds the Idempotency-Key header.
+const maxIdempotencyKey = 255
+
+// idempotencyNamespace derives booking ids from (caller, key): the same key always names the
+// same booking, and so the same workflow.
+var idempotencyNamespace = uuid.MustParse("6f1c5a9e-2b1e-4c67-9a55-0c3b8f7d2e10")
+
+// createBooking holds a slot. It starts the booking's workflow (eagerly, on this process's own
+// worker when it can) and asks it for the hold with an update, so that 201 means held.
+func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	me := caller(r)
+	var req createBookingRequest
+	if err := decode(w, r, &req, false); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	start, err := req.validate(me)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+
+	id := uuid.NewString()
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		if len(key) > maxIdempotencyKey {
+			writeError(w, r, domain.Invalid("the Idempotency-Key header is too long", domain.FieldError{Field: "Idempotency-Key", Message: "at most 255 characters"}))
+			return
+		}
+		id = uuid.NewSHA1(idempotencyNamespace, []byte(me.UserID+"\x00"+key)).String()
+		hash := requestHash(req, start)
+		_, boundHash, err := s.Store.ClaimIdempotencyKey(ctx, me.UserID, key, hash, id)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if boundHash != hash {
+			writeError(w, r, &domain.Error{Kind: domain.KindUnprocessable, Message: "this Idempotency-Key was used with a different request",
+				Fields: []domain.FieldError{{Field: "Idempotency-Key", Message: "reused with another body"}}})
+			return
+		}
+	}
+
+	b, err := s.hold(ctx, workflows.Input{
+		BookingID: id, ProviderID: req.ProviderID, ServiceID: req.ServiceID, PatientID: req.PatientID,
+		Start: start, Notes: req.Notes, Policy: s.policy(),
+	})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/bookings/"+b.ID)
+	writeJSON(w, http.StatusCreated, viewOf(b))
+}
+
+func requestHash(req createBookingRequest, start time.Time) string {
+	h := sha256.New()
+	for _, part := range []string{req.ProviderID, req.ServiceID, start.UTC().Format(time.RFC3339Nano), req.Notes, req.PatientID} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// policy is the timing every new booking is made under.
+func (s *Server) policy() workflows.Policy {
+	return workflows.Policy{
+		HoldTTL:          s.Config.HoldTTL,
+		ReminderOffsets:  s.Config.ReminderOffsets,
+		NoShowGrace:      s.Config.NoShowGrace,
+		LateCancelWindow: s.Config.LateCancelWindow,
+		CheckInEarly:     time.Hour,
+		HoldRequestWait:  time.Minute,
+	}
+}
+
+// hold starts the workflow and waits for the hold update's answer.
+func (s *Server) hold(ctx context.Context, in workflows.Input) (domain.Booking, error) {
+	wfID := workflows.BookingWorkflowID(in.BookingID)
+	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:        wfID,
+		TaskQueue: s.Config.Temporal.TaskQueue,
+		// A retried request joins the running workflow; a finished one is never started again.
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		EnableEagerStart:         true,
+		WorkflowExecutionTimeout: 0,
+		Memo: map[string]any{
+			"provider_id": in.ProviderID, "service_id": in.ServiceID, "patient_id": in.PatientID,
+			"start": in.Start.UTC().Format(time.RFC3339),
+		},
+	}, workflows.WorkflowName, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		// The workflow for this key ran and finished: answer with what it left behind.
+		b, gerr := s.Store.GetBooking(ctx, in.BookingID)
+		if gerr != nil {
+			return domain.Booking{}, domain.Errorf(domain.KindConflict, "this request was refused earlier; send it with a new Idempotency-Key to try again")
+		}
+		return b, nil
+	}
+	if err != nil {
+		return domain.Booking{}, temporalUnavailable(err)
+	}
+	var b domain.Booking
+	err = s.update(ctx, wfID, run.GetRunID(), workflows.UpdateHold, workflows.HoldUpdateID, nil, &b)
+	return b, err
+}
+
+// update sends an update and waits for its result.
+func (s *Server) update(ctx context.Context, wfID, runID, name, updateID string, arg any, out any) error {
+	opts := client.UpdateWorkflowOptions{
+		WorkflowID: wfID, RunID: runID, UpdateName: name, UpdateID: updateID,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	}
+	if arg != nil {
+		opts.Args = []any{arg}
+	}
+	h, err := s.Temporal.UpdateWorkflow(ctx, opts)
+	if err != nil {
+		return updateFailure(err)
+	}
+	if err := h.Get(ctx, out); err != nil {
+		return updateFailure(err)
+	}
+	return nil
+}
+
+// updateFailure explains why an update did not go through.
+func updateFailure(err error) error {
+	if asDomainError(err) != nil {
+		return err
+	}
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) || strings.Contains(err.Error(), "workflow execution already completed") {
+		return domain.Errorf(domain.KindConflict, "the booking is closed; nothing more can change")
+	}
+	return temporalUnavailable(err)
+}
+
+func temporalUnavailable(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return &domain.Error{Kind: domain.KindUnavailable, Message: "the booking engine did not answer in time; try again"}
+	}
+	return err
+}
+
+// loadVisible returns the booking if the caller may see it: a patient their own, a provider
+// theirs, an admin any. Anyone else gets not found, so ids cannot be probed.
+func (s *Server) loadVisible(ctx context.Context, me domain.Principal, id string) (domain.Booking, error) {
+	b, err := s.Store.GetBooking(ctx, id)
+	if err != nil {
+		return domain.Booking{}, err
+	}
+	switch me.Role {
+	case domain.RoleAdmin:
+		return b, nil
+	case domain.RolePatient:
+		if b.PatientID == me.UserID {
+			return b, nil
+		}
+	case domain.RoleProvider:
+		if p, err := s.Store.GetProviderByUser(ctx, me.UserID); err == nil && p.ID == b.ProviderID {
+			return b, nil
+		}
+	}
+	return domain.Booking{}, domain.Errorf(domain.KindNotFound, "booking not found")
+}
+
+// command runs one booking update for callers with one of roles.
+func (s *Server) command(w http.ResponseWriter, r *http.Request, name string, arg any, roles ...domain.Role) {
+	ctx := r.Context()
+	me := caller(r)
+	b, err := s.loadVisible(ctx, me, mux.Vars(r)["id"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := requireRole(r, roles...); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var out domain.Booking
+	if err := s.update(ctx, workflows.BookingWorkflowID(b.ID), "", name, "", arg, &out); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(out))
+}
+
+func (s *Server) confirmBooking(w http.ResponseWriter, r *http.Request) {
+	if err := decode(w, r, &struct{}{}, true); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.command(w, r, workflows.UpdateConfirm, nil, domain.RolePatient, domain.RoleAdmin)
+}
+
+func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(w, r, &req, true); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if len(req.Reason) > 500 {
+		writeError(w, r, domain.Invalid("the reason is too long", domain.FieldError{Field: "reason", Message: "at most 500 characters"}))
+		return
+	}
+	s.command(w, r, workflows.UpdateCancel, workflows.CancelRequest{Reason: req.Reason, By: caller(r).UserID}, domain.RolePatient, domain.RoleAdmin)
+}
+
+func (s *Server) rescheduleBooking(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Start string `json:"start"`
+	}
+	if err := decode(w, r, &req, false); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var fe domain.FieldErrors
+	start := parseRFC3339(req.Start, "start", &fe)
+	if err := fe.Err("the new time is not valid"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.command(w, r, workflows.UpdateReschedule, workflows.RescheduleRequest{Start: start, By: caller(r).UserID}, domain.RolePatient, domain.RoleAdmin)
+}
+
+func (s *Server) checkInBooking(w http.ResponseWriter, r *http.Request) {
+	if err := decode(w, r, &struct{}{}, true); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	s.command(w, r, workflows.UpdateCheckIn, workflows.CheckInRequest{By: caller(r).UserID}, domain.RoleProvider, domain.RoleAdmin)
+}
+
+// eventView is one timeline entry: a recorded event or a notification with its delivery state.
+type eventView struct {
+	At     time.Time      `json:"at"`
+	Type   string         `json:"type"`
+	Detail map[string]any `json:"detail,omitempty"`
+}
+
+func (s *Server) getBooking(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	b, err := s.loadVisible(ctx, caller(r), mux.Vars(r)["id"])
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	events, err := s.Store.ListEvents(ctx, b.ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	notes, err := s.Store.ListNotifications(ctx, b.ID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	v := viewOf(b)
+	v.Events = make([]eventView, 0, len(events)+len(notes))
+	for _, e := range events {
+		v.Events = append(v.Events, eventView{At: e.At.UTC(), Type: e.Type, Detail: e.Detail})
+	}
+	for _, n := range notes {
+		d := map[string]any{
+			"kind": n.Kind, "channel": n.Channel, "recipient": n.Recipient, "status": n.Status,
+			"attempts": n.Attempts, "revision": n.Revision, "updated_at": n.UpdatedAt.UTC(),
+		}
+		if n.Variant != "" {
+			d["reminder"] = n.Variant
+		}
+		if n.Error != "" {
+			d["error"] = n.Error
+		}
+		v.Events = append(v.Events, eventView{At: n.CreatedAt.UTC(), Type: "notification", Detail: d})
+	}
+	sort.SliceStable(v.Events, func(i, j int) bool { return v.Events[i].At.Before(v.Events[j].At) })
+	writeJSON(w, http.StatusOK, v)
+}
+
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+func (s *Server) listBookings(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	me := caller(r)
+	q := r.URL.Query()
+	var fe domain.FieldErrors
+	f := store.BookingFilter{Limit: defaultPageSize, ProviderID: q.Get("provider_id")}
+	if st := q.Get("status"); st != "" {
+		if !domain.Status(st).Valid() {
+			fe.Add("status", "must be one of held, confirmed, checked_in, completed, expired, cancelled, no_show")
+		}
+		f.Status = domain.Status(st)
+	}
+	if v := q.Get("from"); v != "" {
+		f.From = parseTimeParam(v, time.Time{}, "from", &fe)
+	}
+	if v := q.Get("to"); v != "" {
+		f.To = parseTimeParam(v, time.Time{}, "to", &fe)
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			fe.Add("limit", "must be a whole number from 1 to 100")
+		}
+		f.Limit = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		start, id, ok := decodeCursor(v)
+		if !ok {
+			fe.Add("cursor", "not a cursor this API gave out")
+		}
+		f.AfterStart, f.AfterID = start, id
+	}
+	if err := fe.Err("the query is not valid"); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	switch me.Role {
+	case domain.RolePatient:
+		f.PatientID = me.UserID
+	case domain.RoleProvider:
+		p, err := s.Store.GetProviderByUser(ctx, me.UserID)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if f.ProviderID != "" && f.ProviderID != p.ID {
+			writeJSON(w, http.StatusOK, map[string]any{"bookings": []bookingView{}, "next_cursor": nil})
+			return
+		}
+		f.ProviderID = p.ID
+	}
+	// One more than the page tells whether there is a next page.
+	want := f.Limit
+	f.Limit++
+	bs, err := s.Store.ListBookings(ctx, f)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var next *string
+	if len(bs) > want {
+		bs = bs[:want]
+		c := encodeCursor(bs[want-1].Start, bs[want-1].ID)
+		next = &c
+	}
+	views := make([]bookingView, len(bs))
+	for i, b := range bs {
+		views[i] = viewOf(b)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"bookings": views, "next_cursor": next})
+}
+
+func encodeCursor(start time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(start.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodeCursor(c string) (time.Time, string, bool) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	ts, id, ok := strings.Cut(string(raw), "|")
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if !ok || err != nil || id == "" {
+		return time.Time{}, "", false
+	}
+	return t, id, true
+}

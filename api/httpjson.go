@@ -1,0 +1,77 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/clinicbook/booking/domain"
+)
+
+// maxBody is the largest request body accepted; every body here is small.
+const maxBody = 64 << 10
+
+// decode reads a JSON body into v: at most maxBody bytes, one object, no unknown fields.
+// An empty body decodes as {} when allowEmpty.
+func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return domain.Errorf(domain.KindInvalid, "the body must be JSON (Content-Type: application/json)")
+		}
+	}
+	body := http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if errors.Is(err, io.EOF) && allowEmpty {
+		return nil
+	}
+	if err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return domain.Errorf(domain.KindInvalid, "the body must hold a single JSON object")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return domain.Errorf(domain.KindInvalid, "the body must hold a single JSON object")
+	}
+	return nil
+}
+
+// jsonError explains a decoding failure in the caller's terms.
+func jsonError(err error) error {
+	var syntaxErr *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.Is(err, io.EOF):
+		return domain.Errorf(domain.KindInvalid, "the body is empty; a JSON object was expected")
+	case errors.As(err, &maxErr):
+		return domain.Errorf(domain.KindInvalid, "the body is larger than %d bytes", maxBody)
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return domain.Errorf(domain.KindInvalid, "the body is not valid JSON")
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return domain.Errorf(domain.KindInvalid, "the body must be a JSON object")
+		}
+		return domain.Invalid("a field has the wrong type", domain.FieldError{Field: field, Message: fmt.Sprintf("must be a %s", typeErr.Type.Kind())})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return domain.Invalid("the body has an unknown field", domain.FieldError{Field: name, Message: "unknown field"})
+	}
+	// Errors from our own UnmarshalJSON methods (dates, clocks) are about the input.
+	return domain.Errorf(domain.KindInvalid, "the body could not be read: %v", err)
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

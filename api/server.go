@@ -1,0 +1,102 @@
+// Package api is the platform's REST API: routes, input checks, authentication and the
+// translation of domain errors into problem+json answers. Commands about bookings become
+// Temporal updates; reads come from PostgreSQL.
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"go.temporal.io/sdk/client"
+
+	"github.com/clinicbook/booking/auth"
+	"github.com/clinicbook/booking/config"
+	"github.com/clinicbook/booking/store"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	Store    *store.Store
+	Temporal client.Client
+	Accounts *auth.Service
+	Config   config.Config
+	// Now is the wall clock; tests move it.
+	Now func() time.Time
+	// Ready reports whether the dependencies answer; /readyz calls it.
+	Ready func(ctx context.Context) error
+	// Metrics is created by Handler when nil.
+	Metrics *Registry
+}
+
+// Handler is the whole API: every route behind the common middleware.
+func (s *Server) Handler() http.Handler {
+	if s.Metrics == nil {
+		s.Metrics = NewRegistry(s.Store.CountByStatus)
+	}
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(s.notFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
+
+	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
+	r.Handle("/metrics", s.Metrics.Handler()).Methods(http.MethodGet)
+	r.HandleFunc("/openapi.yaml", serveOpenAPI).Methods(http.MethodGet)
+	r.HandleFunc("/docs", serveDocs).Methods(http.MethodGet)
+
+	v1 := r.PathPrefix("/v1").Subrouter()
+	public := func(path string, h http.HandlerFunc, method string) {
+		v1.HandleFunc(path, h).Methods(method)
+	}
+	authed := func(path string, h http.HandlerFunc, method string) {
+		v1.Handle(path, s.requireAuth(h)).Methods(method)
+	}
+
+	s.authRoutes(public, authed)
+
+	public("/providers", s.listProviders, http.MethodGet)
+	authed("/providers", s.createProvider, http.MethodPost)
+	public("/providers/{id}", s.getProvider, http.MethodGet)
+	authed("/providers/{id}/schedule", s.putSchedule, http.MethodPut)
+	public("/providers/{id}/schedule", s.getSchedule, http.MethodGet)
+	public("/providers/{id}/availability", s.availability, http.MethodGet)
+	public("/services", s.listServices, http.MethodGet)
+	authed("/services", s.createService, http.MethodPost)
+
+	authed("/bookings", s.createBooking, http.MethodPost)
+	authed("/bookings", s.listBookings, http.MethodGet)
+	authed("/bookings/{id}", s.getBooking, http.MethodGet)
+	authed("/bookings/{id}/confirm", s.confirmBooking, http.MethodPost)
+	authed("/bookings/{id}/cancel", s.cancelBooking, http.MethodPost)
+	authed("/bookings/{id}/reschedule", s.rescheduleBooking, http.MethodPost)
+	authed("/bookings/{id}/check-in", s.checkInBooking, http.MethodPost)
+
+	public("/webhooks/twilio/status", s.twilioStatus, http.MethodPost)
+	public("/webhooks/twilio/inbound", s.twilioInbound, http.MethodPost)
+
+	return chain(r, withRequestID, withAccessLog, withRecovery, withCORS, s.Metrics.middleware(r))
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if s.Ready != nil {
+		if err := s.Ready(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}

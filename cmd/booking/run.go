@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.temporal.io/sdk/client"
+	temporallog "go.temporal.io/sdk/log"
+
+	"github.com/clinicbook/booking/activities"
+	"github.com/clinicbook/booking/api"
+	"github.com/clinicbook/booking/auth"
+	"github.com/clinicbook/booking/config"
+	"github.com/clinicbook/booking/notify"
+	"github.com/clinicbook/booking/seed"
+	"github.com/clinicbook/booking/store"
+	"github.com/clinicbook/booking/worker"
+)
+
+// openStore connects to PostgreSQL, creating the database when it is absent, and migrates.
+func openStore(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
+	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	pool, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// dialTemporal connects to the Temporal frontend, waiting for it for up to two minutes
+// because in `make dev` and in compose it may still be starting.
+func dialTemporal(ctx context.Context, cfg config.Temporal, metrics client.MetricsHandler) (client.Client, error) {
+	opts := client.Options{
+		MetricsHandler: metrics,
+		HostPort:       cfg.Address,
+		Namespace:      cfg.Namespace,
+		Logger:         temporallog.NewStructuredLogger(slog.Default()),
+	}
+	if cfg.TLS || cfg.TLSCertFile != "" || cfg.APIKey != "" {
+		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.TLSServerName}
+		if cfg.TLSCertFile != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("TEMPORAL_TLS_CERT/TEMPORAL_TLS_KEY: %w", err)
+			}
+			tlsCfg.Certificates = []tls.Certificate{cert}
+		}
+		if cfg.TLSCAFile != "" {
+			pem, err := os.ReadFile(cfg.TLSCAFile)
+			if err != nil {
+				return nil, fmt.Errorf("TEMPORAL_TLS_CA: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, errors.New("TEMPORAL_TLS_CA: no certificate found")
+			}
+			tlsCfg.RootCAs = pool
+		}
+		opts.ConnectionOptions.TLS = tlsCfg
+	}
+	if cfg.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.APIKey)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		c, err := client.DialContext(ctx, opts)
+		if err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("reach Temporal at %s: %w", cfg.Address, err)
+		}
+		slog.Info("waiting for Temporal", "address", cfg.Address, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+func newActivities(st *store.Store, cfg config.Config) *activities.Activities {
+	return &activities.Activities{
+		Store: st,
+		Now:   time.Now,
+		Notifier: activities.Notifier{
+			SMS:           notify.NewSMS(cfg.Twilio, cfg.PublicBaseURL+"/v1/webhooks/twilio/status"),
+			Email:         notify.NewMailer(cfg.SMTP),
+			PublicBaseURL: cfg.PublicBaseURL,
+		},
+	}
+}
+
+func runMigrate(ctx context.Context, cfg config.Config) error {
+	pool, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	pool.Close()
+	slog.Info("migrations applied")
+	return nil
+}
+
+func runSeed(ctx context.Context, cfg config.Config) error {
+	pool, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	accounts := auth.NewService(st, cfg.JWT, time.Now)
+	if cfg.AdminEmail != "" {
+		if err := accounts.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+			return err
+		}
+	}
+	created, err := seed.Demo(ctx, st, accounts, time.Now())
+	if err != nil {
+		return err
+	}
+	if created {
+		slog.Info("demo clinic seeded")
+	} else {
+		slog.Info("database has providers already; nothing seeded")
+	}
+	return nil
+}
+
+func runWorker(ctx context.Context, cfg config.Config) error {
+	pool, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	c, err := dialTemporal(ctx, cfg.Temporal, worker.MetricsHandler(reg))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(store.New(pool), cfg))
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop() // waits for activities in flight, up to the worker's stop timeout
+
+	ops := &http.Server{Addr: cfg.WorkerHTTPAddr, Handler: worker.OpsHandler(pool, c, reg), ReadHeaderTimeout: 5 * time.Second}
+	return serve(ctx, ops, "worker")
+}
+
+func runAPI(ctx context.Context, cfg config.Config) error {
+	pool, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	metrics := api.NewRegistry(st.CountByStatus)
+	c, err := dialTemporal(ctx, cfg.Temporal, worker.MetricsHandler(metrics.Prometheus()))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	accounts := auth.NewService(st, cfg.JWT, time.Now)
+	if cfg.AdminEmail != "" {
+		if err := accounts.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+			return err
+		}
+	}
+
+	// The API hosts a worker on the same client as its starter: a new booking's first
+	// workflow task is then handed back eagerly with the start, skipping a round trip through
+	// the task queue on the POST that holds a slot.
+	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(st, cfg))
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+
+	srv := &api.Server{
+		Store: st, Temporal: c, Accounts: accounts, Config: cfg, Now: time.Now, Metrics: metrics,
+		Ready: func(ctx context.Context) error { return worker.Ready(ctx, pool, c) },
+	}
+	httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	return serve(ctx, httpSrv, "api")
+}
+
+// serve runs srv until ctx ends, then shuts it down gracefully: requests in flight finish.
+func serve(ctx context.Context, srv *http.Server, name string) error {
+	errc := make(chan error, 1)
+	go func() {
+		slog.Info(name+" listening", "addr", srv.Addr)
+		errc <- srv.ListenAndServe()
+	}()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("%s: %w", name, err)
+	case <-ctx.Done():
+	}
+	slog.Info(name + " shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}

@@ -1,0 +1,203 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/clinicbook/booking/activities"
+	"github.com/clinicbook/booking/api"
+	"github.com/clinicbook/booking/auth"
+	"github.com/clinicbook/booking/config"
+	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/internal/temporaltest"
+	"github.com/clinicbook/booking/notify"
+	"github.com/clinicbook/booking/notify/notifytest"
+	"github.com/clinicbook/booking/store"
+	"github.com/clinicbook/booking/store/storetest"
+	"github.com/clinicbook/booking/twiliosandbox"
+	"github.com/clinicbook/booking/worker"
+)
+
+var devServer *temporaltest.Server
+
+func TestMain(m *testing.M) {
+	srv, err := temporaltest.Start(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+	devServer = srv
+	code := m.Run()
+	_ = srv.Stop()
+	os.Exit(code)
+}
+
+// platform is one running platform: its own database, task queue, sandbox and Mailpit.
+type platform struct {
+	t        *testing.T
+	url      string
+	st       *store.Store
+	cfg      config.Config
+	temporal client.Client
+	accounts *auth.Service
+	sandbox  *twiliosandbox.Server
+	sandboxU string
+	mailAPI  string
+	provider domain.Provider
+	service  domain.Service
+}
+
+func newPlatform(t *testing.T) *platform {
+	t.Helper()
+	ctx := context.Background()
+	pool := storetest.New(t)
+	st := store.New(pool)
+
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	require.NoError(t, err)
+	cfg := config.Config{
+		Temporal:         config.Temporal{Namespace: "default", TaskQueue: "booking-" + uuid.NewString()[:8]},
+		HoldTTL:          10 * time.Minute,
+		ReminderOffsets:  []time.Duration{24 * time.Hour, 2 * time.Hour},
+		NoShowGrace:      15 * time.Minute,
+		LateCancelWindow: 24 * time.Hour,
+		JWT: config.JWT{Issuer: "booking", Audience: "booking-api", AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour,
+			SigningKey: config.SigningKey{ID: "k1", Key: key},
+			VerifyKeys: map[string]ed25519.PublicKey{"k1": key.Public().(ed25519.PublicKey)}},
+	}
+
+	p := &platform{t: t, st: st, cfg: cfg}
+	p.sandbox, p.sandboxU = notifytest.StartSandbox(t, notifytest.SandboxConfig())
+	smtpHost, smtpPort, mailAPI := notifytest.StartMailpit(t)
+	p.mailAPI = mailAPI
+	cfg.Twilio = notifytest.TwilioConfig(p.sandboxU)
+	cfg.SMTP = config.SMTP{Host: smtpHost, Port: smtpPort, From: "Clinic <no-reply@clinic.test>", TLS: "none"}
+
+	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{}})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	p.temporal = c
+	p.accounts = auth.NewService(st, cfg.JWT, time.Now)
+
+	// The server is created before its handler so that PUBLIC_BASE_URL, where Twilio's
+	// callbacks go, is known to the senders.
+	ts := httptest.NewUnstartedServer(nil)
+	ts.Start()
+	t.Cleanup(ts.Close)
+	cfg.PublicBaseURL = ts.URL
+	p.url = ts.URL
+
+	acts := &activities.Activities{Store: st, Now: time.Now, Notifier: activities.Notifier{
+		SMS:           notify.NewSMS(cfg.Twilio, cfg.PublicBaseURL+"/v1/webhooks/twilio/status"),
+		Email:         notify.NewMailer(cfg.SMTP),
+		PublicBaseURL: cfg.PublicBaseURL,
+	}}
+	w := worker.New(c, cfg.Temporal.TaskQueue, acts)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	srv := &api.Server{Store: st, Temporal: c, Accounts: p.accounts, Config: cfg, Now: time.Now,
+		Metrics: api.NewRegistry(st.CountByStatus)}
+	ts.Config.Handler = srv.Handler()
+	p.cfg = cfg
+
+	// A provider who works around the clock, so that every half hour from tomorrow is a slot.
+	p.provider = domain.Provider{ID: uuid.NewString(), Name: "Dr. Test", Specialty: "General", TimeZone: "Europe/Berlin"}
+	require.NoError(t, st.CreateProvider(ctx, p.provider))
+	p.service = domain.Service{ID: uuid.NewString(), Name: "Consultation", DurationMinutes: 30}
+	require.NoError(t, st.CreateService(ctx, p.service))
+	var weekly []domain.WorkingHours
+	for wd := time.Sunday; wd <= time.Saturday; wd++ {
+		weekly = append(weekly, domain.WorkingHours{Weekday: wd, Start: 0, End: 24 * 60})
+	}
+	require.NoError(t, st.ReplaceSchedule(ctx, p.provider.ID, domain.Schedule{TimeZone: "Europe/Berlin", Weekly: weekly}))
+	return p
+}
+
+// startWorker runs one more worker for the platform's task queue.
+func (p *platform) startWorker(acts *activities.Activities) sdkworker.Worker {
+	w := worker.New(p.temporal, p.cfg.Temporal.TaskQueue, acts)
+	require.NoError(p.t, w.Start())
+	return w
+}
+
+// patient registers a patient and returns their id and access token.
+func (p *platform) patient(email, phone string) (string, string) {
+	p.t.Helper()
+	var out struct {
+		User        domain.User `json:"user"`
+		AccessToken string      `json:"access_token"`
+	}
+	status := p.do("POST", "/v1/auth/register", "", map[string]any{
+		"email": email, "password": "correct-horse-1", "name": "Pat " + email, "phone": phone,
+	}, &out)
+	require.Equal(p.t, http.StatusCreated, status)
+	return out.User.ID, out.AccessToken
+}
+
+// tomorrowAt is a slot start tomorrow at hh:mm UTC.
+func tomorrowAt(hh, mm int) time.Time {
+	d := time.Now().UTC().Add(24 * time.Hour)
+	return time.Date(d.Year(), d.Month(), d.Day(), hh, mm, 0, 0, time.UTC)
+}
+
+// do sends a JSON request and decodes the answer into out (when not nil); it returns the status.
+func (p *platform) do(method, path, token string, body any, out any, headers ...string) int {
+	p.t.Helper()
+	status, raw := p.raw(method, path, token, body, headers...)
+	if out != nil && len(raw) > 0 {
+		require.NoError(p.t, json.Unmarshal(raw, out), "body: %s", raw)
+	}
+	return status
+}
+
+func (p *platform) raw(method, path, token string, body any, headers ...string) (int, []byte) {
+	p.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(p.t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, p.url+path, rd)
+	require.NoError(p.t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(p.t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(p.t, err)
+	return resp.StatusCode, raw
+}
+
+type quiet struct{}
+
+func (quiet) Debug(string, ...interface{}) {}
+func (quiet) Info(string, ...interface{})  {}
+func (quiet) Warn(string, ...interface{})  {}
+func (quiet) Error(msg string, kv ...interface{}) {
+	fmt.Fprintln(os.Stderr, append([]interface{}{"temporal error:", msg}, kv...)...)
+}

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# `make dev`: the whole platform on this machine. PostgreSQL (the one at DATABASE_URL, or a
+# private cluster under .data/ when nothing listens there), the Temporal dev server with its Web
+# UI, Mailpit, the Twilio sandbox, the worker and the API. Ctrl-C stops everything it started;
+# state stays under .data/ for the next run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+data=$root/.data
+mkdir -p "$data/logs"
+
+# Development settings; anything already in the environment wins.
+if [ ! -f "$data/dev.env" ]; then
+  # A signing key of its own per checkout, kept so that tokens survive a restart.
+  echo "JWT_SIGNING_KEY=$("$root/bin/booking" keygen)" > "$data/dev.env"
+fi
+set -a
+# shellcheck disable=SC1091
+. "$data/dev.env"
+: "${DATABASE_URL:=postgres://postgres@127.0.0.1:5432/booking?sslmode=disable}"
+: "${TEMPORAL_ADDRESS:=127.0.0.1:7233}"
+: "${HTTP_ADDR:=127.0.0.1:8080}"
+: "${WORKER_HTTP_ADDR:=127.0.0.1:8081}"
+: "${PUBLIC_BASE_URL:=http://127.0.0.1:8080}"
+: "${TWILIO_ACCOUNT_SID:=ACdev00000000000000000000000000000}"
+: "${TWILIO_AUTH_TOKEN:=dev-twilio-auth-token}"
+: "${TWILIO_FROM_NUMBER:=+15005550006}"
+: "${TWILIO_API_BASE_URL:=http://127.0.0.1:8090}"
+: "${SANDBOX_ADDR:=127.0.0.1:8090}"
+: "${SANDBOX_INBOUND_URL:=$PUBLIC_BASE_URL/v1/webhooks/twilio/inbound}"
+: "${SMTP_HOST:=127.0.0.1}"
+: "${SMTP_PORT:=1025}"
+: "${SMTP_FROM:=Demo Clinic <no-reply@clinic.test>}"
+: "${ADMIN_EMAIL:=admin@clinic.test}"
+: "${ADMIN_PASSWORD:=admin-pass-1}"
+set +a
+
+pids=()
+names=()
+started_pg=""
+log() { printf '\033[1m[dev]\033[0m %s\n' "$*"; }
+
+stopped=""
+cleanup() {
+  [ -z "$stopped" ] || return 0
+  stopped=1
+  log "stopping..."
+  # Newest first: the API and worker before what they depend on.
+  for ((i=${#pids[@]}-1; i>=0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+  done
+  for ((i=${#pids[@]}-1; i>=0; i--)); do
+    for _ in $(seq 1 100); do kill -0 "${pids[$i]}" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "${pids[$i]}" 2>/dev/null || true
+  done
+  if [ -n "$started_pg" ]; then
+    $started_pg "$pg_bin/pg_ctl" -D "$data/postgres" -m fast stop >/dev/null 2>&1 || true
+  fi
+  wait 2>/dev/null || true
+  log "stopped"
+}
+trap 'cleanup; exit 0' INT TERM
+trap cleanup EXIT
+
+# start NAME CMD... runs a component in the background with its log under .data/logs.
+start() {
+  local name=$1; shift
+  "$@" >"$data/logs/$name.log" 2>&1 &
+  pids+=($!)
+  names+=("$name")
+}
+
+# wait_for NAME URL|HOST:PORT waits up to 3 minutes for it to answer.
+wait_for() {
+  local name=$1 target=$2
+  for _ in $(seq 1 360); do
+    case $target in
+      http*) curl -sf -o /dev/null "$target" && return 0 ;;
+      *) (exec 3<>"/dev/tcp/${target%:*}/${target#*:}") 2>/dev/null && return 0 ;;
+    esac
+    check_alive
+    sleep 0.5
+  done
+  log "$name did not come up; see .data/logs/$name.log"
+  exit 1
+}
+
+check_alive() {
+  for i in "${!pids[@]}"; do
+    if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      log "${names[$i]} exited; last lines of .data/logs/${names[$i]}.log:"
+      tail -20 "$data/logs/${names[$i]}.log" || true
+      exit 1
+    fi
+  done
+}
+
+# PostgreSQL: use the server at DATABASE_URL when one answers; otherwise run a private cluster.
+pg_hostport=$(sed -E 's#^[a-z]+://([^@/]*@)?([^/:?]+)(:([0-9]+))?.*#\2 \4#' <<<"$DATABASE_URL")
+pg_host=${pg_hostport% *}; pg_port=${pg_hostport#* }; pg_port=${pg_port:-5432}
+if ! (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; then
+  pg_bin=$(dirname "$(command -v initdb 2>/dev/null || ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -1)")
+  if [ ! -x "$pg_bin/initdb" ]; then
+    log "nothing answers at $pg_host:$pg_port and PostgreSQL is not installed: install it (apt-get install postgresql) or set DATABASE_URL"
+    exit 1
+  fi
+  runas=""
+  if [ "$(id -u)" = 0 ]; then runas="runuser -u postgres --"; fi # initdb refuses to run as root
+  if [ ! -f "$data/postgres/PG_VERSION" ]; then
+    log "creating a private PostgreSQL cluster under .data/postgres"
+    mkdir -p "$data/postgres"
+    if [ -n "$runas" ]; then chown postgres "$data/postgres"; fi
+    $runas "$pg_bin/initdb" -D "$data/postgres" -U postgres --auth=trust >"$data/logs/initdb.log"
+  fi
+  mkdir -p "$data/pgsock"
+  if [ -n "$runas" ]; then chown postgres "$data/pgsock"; fi
+  log "starting PostgreSQL on $pg_host:$pg_port"
+  $runas "$pg_bin/pg_ctl" -D "$data/postgres" -l "$data/logs/postgres.log" -w \
+    -o "-p $pg_port -c listen_addresses=$pg_host -k $data/pgsock" start >/dev/null
+  started_pg="$runas "
+fi
+
+log "starting the Temporal dev server (state in .data/temporal.db)"
+start temporal "$root/bin/temporal" server start-dev \
+  --db-filename "$data/temporal.db" --ip 127.0.0.1 --port 7233 --ui-port 8233 --namespace default \
+  --search-attribute BookingStatus=Keyword --search-attribute ProviderId=Keyword \
+  --search-attribute PatientId=Keyword --search-attribute AppointmentStart=Datetime \
+  --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
+  --dynamic-config-value matching.numTaskqueueWritePartitions=1 \
+  --log-level warn
+log "starting Mailpit"
+start mailpit "$root/bin/mailpit" --listen 127.0.0.1:8025 --smtp 127.0.0.1:1025 --database "$data/mailpit.db"
+log "starting the Twilio sandbox"
+start twilio-sandbox "$root/bin/twilio-sandbox"
+
+log "migrating and seeding $DATABASE_URL"
+"$root/bin/booking" seed 2>&1 | tee -a "$data/logs/seed.log"
+
+wait_for temporal 127.0.0.1:7233
+wait_for mailpit http://127.0.0.1:8025/
+log "starting the worker and the API"
+start worker "$root/bin/booking" worker
+start api "$root/bin/booking" api
+wait_for api http://127.0.0.1:8080/readyz
+wait_for temporal-ui http://127.0.0.1:8233/
+
+cat <<TXT
+
+  The booking platform is running. Ctrl-C stops it; data stays in .data/.
+
+  REST API          http://127.0.0.1:8080/v1      (docs: http://127.0.0.1:8080/docs)
+  Health            http://127.0.0.1:8080/healthz  http://127.0.0.1:8080/readyz
+  Metrics           http://127.0.0.1:8080/metrics  http://127.0.0.1:8081/metrics (worker)
+  Temporal Web UI   http://127.0.0.1:8233          (gRPC 127.0.0.1:7233)
+  Mailpit (email)   http://127.0.0.1:8025          (SMTP 127.0.0.1:1025)
+  Twilio sandbox    http://127.0.0.1:8090          (SMS sent, as the real client sends them)
+
+  Demo logins
+    admin     $ADMIN_EMAIL / $ADMIN_PASSWORD
+    patient   patient@clinic.test / patient-pass-1
+    doctors   anna.weber@clinic.test, luca.rossi@clinic.test, maya.chen@clinic.test / doctor-pass-1
+
+  Logs in .data/logs/. Try:
+    curl -s http://127.0.0.1:8080/v1/providers
+
+TXT
+
+# Stay up until Ctrl-C, or until a component dies (then stop the rest).
+while true; do
+  wait -n "${pids[@]}" 2>/dev/null || true
+  check_alive
+done

@@ -1,0 +1,139 @@
+package twiliosandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// FailMode is how an injected fault answers a Messages.json request.
+type FailMode string
+
+const (
+	// FailServerError answers 500 with a Twilio error body.
+	FailServerError FailMode = "500"
+	// FailRateLimited answers 429 with Retry-After.
+	FailRateLimited FailMode = "429"
+	// FailTimeout holds the request unanswered, then drops the connection.
+	FailTimeout FailMode = "timeout"
+)
+
+// Fault is one injected failure, consumed by one Messages.json request. A failed request is
+// never recorded as a message.
+type Fault struct {
+	Mode FailMode
+	// Hold overrides Config.TimeoutHold for FailTimeout.
+	Hold time.Duration
+}
+
+// maxFaults keeps a typo in a script from queueing millions of faults.
+const maxFaults = 1000
+
+// Fail queues count faults of the given mode after any already queued.
+func (s *Server) Fail(count int, f Fault) error {
+	switch f.Mode {
+	case FailServerError, FailRateLimited, FailTimeout:
+	default:
+		return fmt.Errorf("fault mode %q: want 500, 429 or timeout", f.Mode)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if count < 1 || len(s.faults)+count > maxFaults {
+		return fmt.Errorf("fault count %d: want 1 to %d pending in all", count, maxFaults)
+	}
+	for range count {
+		s.faults = append(s.faults, f)
+	}
+	return nil
+}
+
+// PendingFaults is how many injected faults are still to be consumed.
+func (s *Server) PendingFaults() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.faults)
+}
+
+func (s *Server) takeFault() (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.faults) == 0 {
+		return Fault{}, false
+	}
+	f := s.faults[0]
+	s.faults = s.faults[1:]
+	return f, true
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, f Fault) {
+	s.log.Info("twilio sandbox injecting fault", "mode", f.Mode, "path", r.URL.Path)
+	switch f.Mode {
+	case FailRateLimited:
+		w.Header().Set("Retry-After", "1")
+		writeTwilioError(w, http.StatusTooManyRequests, codeTooManyRequests, "Too Many Requests")
+	case FailTimeout:
+		hold := f.Hold
+		if hold <= 0 {
+			hold = s.cfg.TimeoutHold
+		}
+		s.mu.Lock()
+		gen := s.gen
+		s.mu.Unlock()
+		t := time.NewTimer(hold)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+		case <-gen.Done():
+		}
+		// Dropping the connection without a response is what a hung upstream looks like to
+		// the client; net/http treats this panic as a silent abort.
+		panic(http.ErrAbortHandler)
+	default:
+		writeTwilioError(w, http.StatusInternalServerError, codeInternal, "Internal Server Error")
+	}
+}
+
+type failRequest struct {
+	Count int      `json:"count"`
+	Mode  FailMode `json:"mode"`
+	// Hold is a Go duration ("2s") overriding the configured hold of timeout faults.
+	Hold string `json:"hold,omitempty"`
+}
+
+func (s *Server) postFail(w http.ResponseWriter, r *http.Request) {
+	var req failRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	f := Fault{Mode: req.Mode}
+	if req.Hold != "" {
+		d, err := time.ParseDuration(req.Hold)
+		if err != nil || d <= 0 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("hold %q: want a positive duration such as 2s", req.Hold)})
+			return
+		}
+		f.Hold = d
+	}
+	if err := s.Fail(req.Count, f); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pending": s.PendingFaults()})
+}
+
+func (s *Server) postReset(w http.ResponseWriter, _ *http.Request) {
+	s.Reset()
+	writeJSON(w, http.StatusOK, map[string]any{"reset": true})
+}
+
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("request body: %w", err)
+	}
+	return nil
+}
