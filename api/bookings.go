@@ -118,12 +118,7 @@ var idempotencyNamespace = uuid.MustParse("6f1c5a9e-2b1e-4c67-9a55-0c3b8f7d2e10"
 func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	me := caller(r)
-	var req createBookingRequest
-	if err := decode(w, r, &req, false); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	start, err := req.validate(me)
+	req, start, err := readCreateBooking(w, r, me)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -159,6 +154,16 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/v1/bookings/"+b.ID)
 	writeJSON(w, http.StatusCreated, viewOf(b))
+}
+
+// readCreateBooking decodes and checks a booking request's body.
+func readCreateBooking(w http.ResponseWriter, r *http.Request, me domain.Principal) (createBookingRequest, time.Time, error) {
+	var req createBookingRequest
+	if err := decode(w, r, &req, false); err != nil {
+		return req, time.Time{}, err
+	}
+	start, err := req.validate(me)
+	return req, start, err
 }
 
 func requestHash(req createBookingRequest, start time.Time) string {
