@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -157,6 +158,16 @@ func Load(getenv func(string) string) (Config, error) {
 			r.bad("ADMIN_PASSWORD", "must be at least 8 characters")
 		}
 	}
+	// twilio-go refuses credentials with other characters at every call; say so at start-up.
+	if c.Twilio.AccountSID != "" && !alphanumeric.MatchString(c.Twilio.AccountSID) {
+		r.bad("TWILIO_ACCOUNT_SID", "must be letters and digits only, such as AC followed by 32 hex digits")
+	}
+	if c.Twilio.AuthToken != "" && !alphanumeric.MatchString(c.Twilio.AuthToken) {
+		r.bad("TWILIO_AUTH_TOKEN", "must be letters and digits only")
+	}
+	if c.Twilio.FromNumber != "" && !e164.MatchString(c.Twilio.FromNumber) {
+		r.bad("TWILIO_FROM_NUMBER", "must be an E.164 number such as +15005550006 (got %q)", c.Twilio.FromNumber)
+	}
 	if (c.Temporal.TLSCertFile == "") != (c.Temporal.TLSKeyFile == "") {
 		r.bad("TEMPORAL_TLS_CERT", "and TEMPORAL_TLS_KEY must be set together")
 	}
@@ -165,6 +176,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	return c, nil
 }
+
+var (
+	alphanumeric = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+	e164         = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+)
 
 type reader struct {
 	getenv   func(string) string

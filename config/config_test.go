@@ -1,0 +1,78 @@
+package config
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func validEnv() map[string]string {
+	seed := make([]byte, ed25519.SeedSize)
+	return map[string]string{
+		"JWT_SIGNING_KEY":    "k1:" + base64.StdEncoding.EncodeToString(seed),
+		"TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
+		"TWILIO_AUTH_TOKEN":  "0123456789abcdef0123456789abcdef",
+		"TWILIO_FROM_NUMBER": "+15005550006",
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(validEnv()))
+	require.NoError(t, err)
+	require.Equal(t, DefaultDatabaseURL, c.DatabaseURL)
+	require.Equal(t, "127.0.0.1:7233", c.Temporal.Address)
+	require.Equal(t, "default", c.Temporal.Namespace)
+	require.Equal(t, "booking", c.Temporal.TaskQueue)
+	require.Equal(t, ":8080", c.HTTPAddr)
+	require.Equal(t, 10*time.Minute, c.HoldTTL)
+	require.Equal(t, []time.Duration{24 * time.Hour, 2 * time.Hour}, c.ReminderOffsets)
+	require.Equal(t, 15*time.Minute, c.NoShowGrace)
+	require.Equal(t, "k1", c.JWT.SigningKey.ID)
+	require.Contains(t, c.JWT.VerifyKeys, "k1")
+}
+
+func TestReminderOffsetsAreSortedFurthestFirst(t *testing.T) {
+	e := validEnv()
+	e["REMINDER_OFFSETS"] = "2h, 48h,30m"
+	c, err := Load(env(e))
+	require.NoError(t, err)
+	require.Equal(t, []time.Duration{48 * time.Hour, 2 * time.Hour, 30 * time.Minute}, c.ReminderOffsets)
+}
+
+// Every bad value is named, on one line.
+func TestBadValuesAreNamedOnOneLine(t *testing.T) {
+	e := validEnv()
+	delete(e, "TWILIO_AUTH_TOKEN")
+	e["HOLD_TTL"] = "ten minutes"
+	e["REMINDER_OFFSETS"] = "24h,-2h"
+	e["SMTP_PORT"] = "70000"
+	e["JWT_SIGNING_KEY"] = "nokid"
+	e["TWILIO_ACCOUNT_SID"] = "AC-dev"
+	e["PUBLIC_BASE_URL"] = "ftp://x"
+	_, err := Load(env(e))
+	require.Error(t, err)
+	msg := err.Error()
+	require.NotContains(t, msg, "\n")
+	for _, name := range []string{"TWILIO_AUTH_TOKEN is required", "HOLD_TTL", "REMINDER_OFFSETS", "SMTP_PORT", "JWT_SIGNING_KEY", "TWILIO_ACCOUNT_SID", "PUBLIC_BASE_URL"} {
+		require.True(t, strings.Contains(msg, name), "%q does not name %s", msg, name)
+	}
+}
+
+func TestVerifyKeysForRotation(t *testing.T) {
+	e := validEnv()
+	pub, _, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	e["JWT_VERIFY_KEYS"] = "old:" + base64.StdEncoding.EncodeToString(pub)
+	c, err := Load(env(e))
+	require.NoError(t, err)
+	require.Equal(t, ed25519.PublicKey(pub), c.JWT.VerifyKeys["old"])
+	require.Len(t, c.JWT.VerifyKeys, 2)
+}
