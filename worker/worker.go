@@ -14,10 +14,13 @@ import (
 
 // Register puts the workflow and the activities on r: a worker, a test environment or a replayer.
 func Register(r worker.Registry, acts *activities.Activities) {
+	RegisterWorkflow(r)
+	r.RegisterActivity(acts)
+}
+
+// RegisterWorkflow registers the workflow alone, as a replayer needs.
+func RegisterWorkflow(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(workflows.BookingWorkflow, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	if acts != nil {
-		r.RegisterActivity(acts)
-	}
 }
 
 // New creates a worker on taskQueue. The API process runs one too, on the same client as its

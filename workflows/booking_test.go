@@ -2,11 +2,14 @@ package workflows_test
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/clinicbook/booking/activities"
@@ -89,6 +92,8 @@ func newHarness(t *testing.T) *harness {
 	require.NoError(t, st.ReplaceSchedule(ctx, "prov-1", domain.Schedule{TimeZone: "Europe/Berlin", Weekly: weekly}))
 
 	var suite testsuite.WorkflowTestSuite
+	// Warnings and errors only: the SDK's debug lines drown the test output.
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(t0)
 	rec := &recorder{}
