@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 
 // platform is one running platform: its own database, task queue, sandbox and Mailpit.
 type platform struct {
-	t        *testing.T
+	t        testing.TB
 	url      string
 	st       *store.Store
 	cfg      config.Config
@@ -62,7 +62,7 @@ type platform struct {
 	service  domain.Service
 }
 
-func newPlatform(t *testing.T) *platform {
+func newPlatform(t testing.TB) *platform {
 	t.Helper()
 	ctx := context.Background()
 	pool := storetest.New(t)
