@@ -158,11 +158,5 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	w.WriteHeader(http.StatusMethodNotAllowed)
-	writeProblem(&headerOnce{w}, r, &domain.Error{Kind: domain.KindInvalid, Message: r.Method + " is not allowed on " + r.URL.Path})
+	writeProblemStatus(w, r, http.StatusMethodNotAllowed, &domain.Error{Kind: domain.KindInvalid, Message: r.Method + " is not allowed on " + r.URL.Path})
 }
-
-// headerOnce drops a second WriteHeader.
-type headerOnce struct{ http.ResponseWriter }
-
-func (h *headerOnce) WriteHeader(int) {}

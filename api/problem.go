@@ -70,6 +70,11 @@ func writeProblem(w http.ResponseWriter, r *http.Request, de *domain.Error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
+	writeProblemStatus(w, r, status, de)
+}
+
+// writeProblemStatus answers with de under a status of the caller's choosing.
+func writeProblemStatus(w http.ResponseWriter, r *http.Request, status int, de *domain.Error) {
 	if de.Kind == domain.KindRateLimited && de.RetryAfterSeconds > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
 	}

@@ -45,12 +45,13 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/openapi.yaml", serveOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/docs", serveDocs).Methods(http.MethodGet)
 
-	v1 := r.PathPrefix("/v1").Subrouter()
+	// Routes sit on the root router with their full path rather than on a /v1 subrouter:
+	// gorilla/mux answers a wrong method on a subrouter's route with 404 instead of 405.
 	public := func(path string, h http.HandlerFunc, method string) {
-		v1.HandleFunc(path, h).Methods(method)
+		r.HandleFunc("/v1"+path, h).Methods(method)
 	}
 	authed := func(path string, h http.HandlerFunc, method string) {
-		v1.Handle(path, s.requireAuth(h)).Methods(method)
+		r.Handle("/v1"+path, s.requireAuth(h)).Methods(method)
 	}
 
 	s.authRoutes(public, authed)
