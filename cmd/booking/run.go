@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	temporallog "go.temporal.io/sdk/log"
 
 	"github.com/clinicbook/booking/activities"
@@ -24,6 +25,7 @@ import (
 	"github.com/clinicbook/booking/notify"
 	"github.com/clinicbook/booking/seed"
 	"github.com/clinicbook/booking/store"
+	"github.com/clinicbook/booking/telemetry"
 	"github.com/clinicbook/booking/worker"
 )
 
@@ -45,13 +47,10 @@ func openStore(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
 
 // dialTemporal connects to the Temporal frontend, waiting for it for up to two minutes
 // because in `make dev` and in compose it may still be starting.
-func dialTemporal(ctx context.Context, cfg config.Temporal, metrics client.MetricsHandler) (client.Client, error) {
-	opts := client.Options{
-		MetricsHandler: metrics,
-		HostPort:       cfg.Address,
-		Namespace:      cfg.Namespace,
-		Logger:         temporallog.NewStructuredLogger(slog.Default()),
-	}
+func dialTemporal(ctx context.Context, cfg config.Temporal, opts client.Options) (client.Client, error) {
+	opts.HostPort = cfg.Address
+	opts.Namespace = cfg.Namespace
+	opts.Logger = temporallog.NewStructuredLogger(slog.Default())
 	if cfg.TLS || cfg.TLSCertFile != "" || cfg.APIKey != "" {
 		tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.TLSServerName}
 		if cfg.TLSCertFile != "" {
@@ -92,6 +91,30 @@ func dialTemporal(ctx context.Context, cfg config.Temporal, metrics client.Metri
 		case <-time.After(2 * time.Second):
 		}
 	}
+}
+
+// temporalOptions are the client options beyond the address: the SDK's metrics, and tracing
+// when OTEL_EXPORTER_OTLP_ENDPOINT is set. The returned shutdown flushes spans.
+func temporalOptions(ctx context.Context, cfg config.Config, service string, metrics client.MetricsHandler) (client.Options, func(), error) {
+	opts := client.Options{MetricsHandler: metrics}
+	if cfg.OTLPEndpoint == "" {
+		return opts, func() {}, nil
+	}
+	shutdown, err := telemetry.Setup(ctx, cfg.OTLPEndpoint, service)
+	if err != nil {
+		return opts, nil, err
+	}
+	tracing, err := telemetry.TemporalInterceptor()
+	if err != nil {
+		return opts, nil, err
+	}
+	opts.Interceptors = []interceptor.ClientInterceptor{tracing}
+	slog.Info("tracing to " + cfg.OTLPEndpoint)
+	return opts, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = shutdown(ctx)
+	}, nil
 }
 
 func newActivities(st *store.Store, cfg config.Config) *activities.Activities {
@@ -149,7 +172,12 @@ func runWorker(ctx context.Context, cfg config.Config) error {
 	defer pool.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	c, err := dialTemporal(ctx, cfg.Temporal, worker.MetricsHandler(reg))
+	opts, shutdown, err := temporalOptions(ctx, cfg, "booking-worker", worker.MetricsHandler(reg))
+	if err != nil {
+		return err
+	}
+	defer shutdown()
+	c, err := dialTemporal(ctx, cfg.Temporal, opts)
 	if err != nil {
 		return err
 	}
@@ -172,7 +200,12 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 	defer pool.Close()
 	st := store.New(pool)
 	metrics := api.NewRegistry(st.CountByStatus)
-	c, err := dialTemporal(ctx, cfg.Temporal, worker.MetricsHandler(metrics.Prometheus()))
+	opts, shutdown, err := temporalOptions(ctx, cfg, "booking-api", worker.MetricsHandler(metrics.Prometheus()))
+	if err != nil {
+		return err
+	}
+	defer shutdown()
+	c, err := dialTemporal(ctx, cfg.Temporal, opts)
 	if err != nil {
 		return err
 	}
@@ -198,7 +231,11 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 		Store: st, Temporal: c, Accounts: accounts, Config: cfg, Now: time.Now, Metrics: metrics,
 		Ready: func(ctx context.Context) error { return worker.Ready(ctx, pool, c) },
 	}
-	httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: srv.Handler(), ReadHeaderTimeout: 5 * time.Second,
+	handler := srv.Handler()
+	if cfg.OTLPEndpoint != "" {
+		handler = telemetry.HTTP(handler, "booking-api")
+	}
+	httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: handler, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
 	return serve(ctx, httpSrv, "api")
 }
