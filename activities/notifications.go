@@ -31,6 +31,8 @@ type Notifier struct {
 	SMS           SMSSender
 	Email         EmailSender
 	PublicBaseURL string
+	// Organizer is the clinic's address on calendar invites, SMTP_FROM.
+	Organizer string
 }
 
 // NotifyInput names one message: a booking, a kind (and which reminder), a channel, and the
@@ -147,7 +149,7 @@ func (a *Activities) render(ctx context.Context, b domain.Booking, patient domai
 	d := notify.MessageData{
 		BookingID: b.ID, PatientName: patient.Name, ProviderName: prov.Name, ServiceName: svc.Name,
 		Start: b.Start, End: b.End, TimeZone: prov.TimeZone, Reminder: in.Variant, Reason: b.CancelReason,
-		PublicBaseURL: a.PublicBaseURL,
+		PublicBaseURL: a.PublicBaseURL, Organizer: a.Organizer, PatientEmail: patient.Email,
 	}
 	r, err := notify.Render(in.Kind, d)
 	if err != nil {

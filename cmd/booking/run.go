@@ -125,6 +125,7 @@ func newActivities(st *store.Store, cfg config.Config) *activities.Activities {
 			SMS:           notify.NewSMS(cfg.Twilio, cfg.PublicBaseURL+"/v1/webhooks/twilio/status"),
 			Email:         notify.NewMailer(cfg.SMTP),
 			PublicBaseURL: cfg.PublicBaseURL,
+			Organizer:     cfg.SMTP.From,
 		},
 	}
 }
