@@ -41,12 +41,8 @@ type createProviderRequest struct {
 }
 
 func (s *Server) createProvider(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var req createProviderRequest
-	if err := decode(w, r, &req, false); err != nil {
+	if err := decodeAsAdmin(w, r, &req); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -128,6 +124,14 @@ func (s *Server) putSchedule(w http.ResponseWriter, r *http.Request) {
 	s.getSchedule(w, r)
 }
 
+// decodeAsAdmin refuses callers who are not admins, then reads the body.
+func decodeAsAdmin(w http.ResponseWriter, r *http.Request, v any) error {
+	if err := requireRole(r, domain.RoleAdmin); err != nil {
+		return err
+	}
+	return decode(w, r, v, false)
+}
+
 // defaultAvailabilityWindow is the range shown when the caller gives no "to".
 const defaultAvailabilityWindow = 7 * 24 * time.Hour
 
@@ -204,12 +208,8 @@ type createServiceRequest struct {
 }
 
 func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
-	if err := requireRole(r, domain.RoleAdmin); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var req createServiceRequest
-	if err := decode(w, r, &req, false); err != nil {
+	if err := decodeAsAdmin(w, r, &req); err != nil {
 		writeError(w, r, err)
 		return
 	}

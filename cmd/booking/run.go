@@ -130,6 +130,17 @@ func newActivities(st *store.Store, cfg config.Config) *activities.Activities {
 	}
 }
 
+// newAccounts is the account service, with the bootstrap admin in place when configured.
+func newAccounts(ctx context.Context, st *store.Store, cfg config.Config) (*auth.Service, error) {
+	accounts := auth.NewService(st, cfg.JWT, time.Now)
+	if cfg.AdminEmail != "" {
+		if err := accounts.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+			return nil, err
+		}
+	}
+	return accounts, nil
+}
+
 func runMigrate(ctx context.Context, cfg config.Config) error {
 	pool, err := openStore(ctx, cfg)
 	if err != nil {
@@ -147,11 +158,9 @@ func runSeed(ctx context.Context, cfg config.Config) error {
 	}
 	defer pool.Close()
 	st := store.New(pool)
-	accounts := auth.NewService(st, cfg.JWT, time.Now)
-	if cfg.AdminEmail != "" {
-		if err := accounts.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
-			return err
-		}
+	accounts, err := newAccounts(ctx, st, cfg)
+	if err != nil {
+		return err
 	}
 	created, err := seed.Demo(ctx, st, accounts, time.Now())
 	if err != nil {
@@ -212,11 +221,9 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 	}
 	defer c.Close()
 
-	accounts := auth.NewService(st, cfg.JWT, time.Now)
-	if cfg.AdminEmail != "" {
-		if err := accounts.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
-			return err
-		}
+	accounts, err := newAccounts(ctx, st, cfg)
+	if err != nil {
+		return err
 	}
 
 	// The API hosts a worker on the same client as its starter: a new booking's first
