@@ -113,7 +113,8 @@ if ! (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; then
     $runas "$pg_bin/initdb" -D "$data/postgres" -U postgres --auth=trust >"$data/logs/initdb.log"
   fi
   mkdir -p "$data/pgsock"
-  if [ -n "$runas" ]; then chown postgres "$data/pgsock"; fi
+  touch "$data/logs/postgres.log"
+  if [ -n "$runas" ]; then chown postgres "$data/pgsock" "$data/logs/postgres.log"; fi
   log "starting PostgreSQL on $pg_host:$pg_port"
   $runas "$pg_bin/pg_ctl" -D "$data/postgres" -l "$data/logs/postgres.log" -w \
     -o "-p $pg_port -c listen_addresses=$pg_host -k $data/pgsock" start >/dev/null
