@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -77,9 +78,12 @@ func (s *Store) MarkNotificationSending(ctx context.Context, id string) error {
 	return nil
 }
 
-// MarkNotificationSent records the provider's acceptance and its message id.
+// MarkNotificationSent records the provider's acceptance and its message id, and applies a
+// delivery report that arrived before the id was known.
 func (s *Store) MarkNotificationSent(ctx context.Context, id, providerMessageID string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'sent', provider_message_id = nullif($2, ''), error = '', updated_at = now()
+	_, err := s.pool.Exec(ctx, `UPDATE notifications SET provider_message_id = nullif($2, ''), error = '', updated_at = now(),
+			status = coalesce((SELECT r.status FROM delivery_reports r
+				WHERE r.provider_message_id = $2 AND r.status IN ('sent', 'delivered', 'undelivered', 'failed')), 'sent')
 		WHERE id = $1 AND status IN ('pending', 'sending')`, id, providerMessageID)
 	if err != nil {
 		return fmt.Errorf("mark notification sent: %w", err)
@@ -115,15 +119,25 @@ func (s *Store) SetDeliveryStatus(ctx context.Context, providerMessageID, status
 	if err != nil {
 		return domain.Notification{}, fmt.Errorf("set delivery status: %w", err)
 	}
-	if len(out) == 0 {
-		rows, _ := s.pool.Query(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE provider_message_id = $1`, providerMessageID)
-		n, err := pgx.CollectExactlyOneRow(rows, scanNotification)
-		if err != nil {
-			return domain.Notification{}, notFound(err, "message")
-		}
-		return n, nil
+	if len(out) > 0 {
+		return out[0], nil
 	}
-	return out[0], nil
+	rows, _ = s.pool.Query(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE provider_message_id = $1`, providerMessageID)
+	n, err := pgx.CollectExactlyOneRow(rows, scanNotification)
+	if err == nil {
+		return n, nil // already final
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return domain.Notification{}, fmt.Errorf("set delivery status: %w", err)
+	}
+	// Not ours yet: keep the report for MarkNotificationSent.
+	_, err = s.pool.Exec(ctx, `INSERT INTO delivery_reports (provider_message_id, status) VALUES ($1, $2)
+		ON CONFLICT (provider_message_id) DO UPDATE SET status = EXCLUDED.status, received_at = now()
+		WHERE delivery_reports.status NOT IN ('delivered', 'undelivered', 'failed')`, providerMessageID, status)
+	if err != nil {
+		return domain.Notification{}, fmt.Errorf("keep delivery report: %w", err)
+	}
+	return domain.Notification{}, domain.Errorf(domain.KindNotFound, "no message %s yet; the report is kept", providerMessageID)
 }
 
 // ListNotifications returns a booking's notifications, oldest first.

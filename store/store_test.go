@@ -151,3 +151,31 @@ func TestUniqueEmailsAndNotifications(t *testing.T) {
 	require.ErrorAs(t, err, &pgErr)
 	require.Equal(t, "23505", pgErr.Code)
 }
+
+// A delivery report that outruns the write of the message id is kept and applied when the id
+// is stored, and a final status is never overwritten by an earlier one.
+func TestEarlyDeliveryReportIsNotLost(t *testing.T) {
+	ctx := context.Background()
+	pool := storetest.New(t)
+	s := fixture(t, pool)
+	require.NoError(t, insertBooking(ctx, pool, "b1", "confirmed", time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC), 30))
+	n, err := s.EnsureNotification(ctx, domain.Notification{ID: "n1", BookingID: "b1", Kind: "confirmation", Channel: "sms", Recipient: "+15550001111"})
+	require.NoError(t, err)
+	require.NoError(t, s.MarkNotificationSending(ctx, n.ID))
+
+	_, err = s.SetDeliveryStatus(ctx, "SM1", "delivered")
+	require.Equal(t, domain.KindNotFound, domain.ErrorKind(err))
+	_, err = s.SetDeliveryStatus(ctx, "SM1", "sent") // late and out of order
+	require.Equal(t, domain.KindNotFound, domain.ErrorKind(err))
+
+	require.NoError(t, s.MarkNotificationSent(ctx, n.ID, "SM1"))
+	ns, err := s.ListNotifications(ctx, "b1")
+	require.NoError(t, err)
+	require.Equal(t, "delivered", ns[0].Status)
+	require.Equal(t, "SM1", ns[0].ProviderID)
+
+	// Reports for a known message apply directly, and never undo a final state.
+	got, err := s.SetDeliveryStatus(ctx, "SM1", "queued")
+	require.NoError(t, err)
+	require.Equal(t, "delivered", got.Status)
+}

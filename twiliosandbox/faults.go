@@ -17,13 +17,18 @@ const (
 	FailRateLimited FailMode = "429"
 	// FailTimeout holds the request unanswered, then drops the connection.
 	FailTimeout FailMode = "timeout"
+	// FailAcceptThenTimeout accepts the message (it is recorded and moves on to sent and
+	// delivered, with its status callbacks) but holds the answer, then drops the connection:
+	// Twilio took the message and the client never heard. A request refused for bad input
+	// or credentials is answered as usual.
+	FailAcceptThenTimeout FailMode = "accept-timeout"
 )
 
 // Fault is one injected failure, consumed by one Messages.json request. A failed request is
-// never recorded as a message.
+// never recorded as a message, except under FailAcceptThenTimeout.
 type Fault struct {
 	Mode FailMode
-	// Hold overrides Config.TimeoutHold for FailTimeout.
+	// Hold overrides Config.TimeoutHold for FailTimeout and FailAcceptThenTimeout.
 	Hold time.Duration
 }
 
@@ -33,9 +38,9 @@ const maxFaults = 1000
 // Fail queues count faults of the given mode after any already queued.
 func (s *Server) Fail(count int, f Fault) error {
 	switch f.Mode {
-	case FailServerError, FailRateLimited, FailTimeout:
+	case FailServerError, FailRateLimited, FailTimeout, FailAcceptThenTimeout:
 	default:
-		return fmt.Errorf("fault mode %q: want 500, 429 or timeout", f.Mode)
+		return fmt.Errorf("fault mode %q: want 500, 429, timeout or accept-timeout", f.Mode)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -72,33 +77,40 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, f Fault) {
 	case FailRateLimited:
 		w.Header().Set("Retry-After", "1")
 		writeTwilioError(w, http.StatusTooManyRequests, codeTooManyRequests, "Too Many Requests")
-	case FailTimeout:
-		hold := f.Hold
-		if hold <= 0 {
-			hold = s.cfg.TimeoutHold
-		}
-		s.mu.Lock()
-		gen := s.gen
-		s.mu.Unlock()
-		t := time.NewTimer(hold)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-		case <-gen.Done():
-		}
-		// Dropping the connection without a response is what a hung upstream looks like to
-		// the client; net/http treats this panic as a silent abort.
-		panic(http.ErrAbortHandler)
+	case FailTimeout, FailAcceptThenTimeout:
+		s.hang(r, f)
 	default:
 		writeTwilioError(w, http.StatusInternalServerError, codeInternal, "Internal Server Error")
 	}
 }
 
+// hang holds the request until the fault's hold ends, the client leaves or the sandbox is
+// reset or closed, then drops the connection without an answer.
+func (s *Server) hang(r *http.Request, f Fault) {
+	hold := f.Hold
+	if hold <= 0 {
+		hold = s.cfg.TimeoutHold
+	}
+	s.mu.Lock()
+	gen := s.gen
+	s.mu.Unlock()
+	t := time.NewTimer(hold)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	case <-gen.Done():
+	}
+	// Dropping the connection without a response is what a hung upstream looks like to
+	// the client; net/http treats this panic as a silent abort.
+	panic(http.ErrAbortHandler)
+}
+
 type failRequest struct {
 	Count int      `json:"count"`
 	Mode  FailMode `json:"mode"`
-	// Hold is a Go duration ("2s") overriding the configured hold of timeout faults.
+	// Hold is a Go duration ("2s") overriding the configured hold of timeout and
+	// accept-timeout faults.
 	Hold string `json:"hold,omitempty"`
 }
 

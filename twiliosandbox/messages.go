@@ -80,8 +80,10 @@ func equal(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []by
 
 func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 	// Faults come before authentication: they stand for Twilio's edge failing, which does
-	// not depend on who is asking.
-	if f, ok := s.takeFault(); ok {
+	// not depend on who is asking. An accept-timeout fault lets the request through and
+	// withholds only the answer to an accepted message.
+	f, faulty := s.takeFault()
+	if faulty && f.Mode != FailAcceptThenTimeout {
 		s.fail(w, r, f)
 		return
 	}
@@ -156,6 +158,11 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		go s.progress(ctx, m.SID)
 	}
 	s.log.Info("twilio sandbox accepted message", "sid", m.SID, "to", to, "from", from, "segments", m.NumSegments)
+	if faulty {
+		// FailAcceptThenTimeout: the message stands, but its answer never arrives.
+		s.fail(w, r, f)
+		return
+	}
 	writeJSON(w, http.StatusCreated, res)
 }
 
