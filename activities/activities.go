@@ -47,9 +47,6 @@ func (a *Activities) HoldSlot(ctx context.Context, in HoldInput) (domain.Booking
 		}
 		return domain.Booking{}, activityError(err)
 	}
-	if _, err := a.Store.GetUser(ctx, in.PatientID); err != nil {
-		return domain.Booking{}, activityError(unprocessable(err, "patient_id", "no such patient"))
-	}
 	exp := in.ExpiresAt
 	b := domain.Booking{
 		ID: in.BookingID, ProviderID: in.ProviderID, ServiceID: in.ServiceID, PatientID: in.PatientID,

@@ -78,7 +78,9 @@ func (s *Store) CreateHold(ctx context.Context, b domain.Booking, ev EventInput)
 				return ErrSlotTaken
 			}
 			if pgCode(err) == codeForeignKey {
-				return domain.Errorf(domain.KindUnprocessable, "unknown provider, service or patient")
+				field := strings.TrimSuffix(strings.TrimPrefix(constraintOf(err), "bookings_"), "_fkey")
+				return &domain.Error{Kind: domain.KindUnprocessable, Message: "unknown " + strings.TrimSuffix(field, "_id"),
+					Fields: []domain.FieldError{{Field: field, Message: "no such " + strings.TrimSuffix(field, "_id")}}}
 			}
 			return fmt.Errorf("create hold: %w", err)
 		}

@@ -179,3 +179,15 @@ func TestEarlyDeliveryReportIsNotLost(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "delivered", got.Status)
 }
+
+func TestCreateHoldNamesAnUnknownPatient(t *testing.T) {
+	ctx := context.Background()
+	s := fixture(t, storetest.New(t))
+	start := time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)
+	_, err := s.CreateHold(ctx, domain.Booking{ID: "b1", ProviderID: "prov-1", ServiceID: "svc-30", PatientID: "nobody",
+		Start: start, End: start.Add(30 * time.Minute)}, store.EventInput{})
+	var de *domain.Error
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, domain.KindUnprocessable, de.Kind)
+	require.Equal(t, []domain.FieldError{{Field: "patient_id", Message: "no such patient"}}, de.Fields)
+}
