@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -36,6 +37,8 @@ import (
 var devServer *temporaltest.Server
 
 func TestMain(m *testing.M) {
+	// The API's access log, one line a request, would bury test and benchmark output.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	srv, err := temporaltest.Start(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

@@ -24,5 +24,5 @@ awk '
       m = median(v[k])
       printf "  %-20s %8.2f ms/op   %5.2fx the time of update-with-start\n", k, m / 1e6, m / base
     }
-  }' "$out"
+  }' "$out" | sort
 rm -f "$out"
