@@ -43,6 +43,8 @@ type NotifyInput struct {
 	Variant   string `json:"variant,omitempty"`
 	Channel   string `json:"channel"`
 	Revision  int    `json:"revision"`
+	// OldStart is the time a reschedule moved the booking from.
+	OldStart time.Time `json:"old_start,omitzero"`
 }
 
 // NotifyResult is where the message stands after the activity.
@@ -83,6 +85,12 @@ func (a *Activities) SendNotification(ctx context.Context, in NotifyInput) (Noti
 		result.Status = store.NotificationFailed
 		return result, a.Store.MarkNotificationFailed(ctx, n.ID, "the patient has no "+in.Channel+" address")
 	}
+	if n.Status == store.NotificationPending {
+		if why := overtaken(b, in, a.Now()); why != "" {
+			result.Status = store.NotificationSkipped
+			return result, a.Store.MarkNotificationSkipped(ctx, n.ID, why)
+		}
+	}
 
 	msg, err := a.render(ctx, b, patient, in)
 	if err != nil {
@@ -122,6 +130,27 @@ func (a *Activities) SendNotification(ctx context.Context, in NotifyInput) (Noti
 	return result, a.Store.MarkNotificationSent(ctx, n.ID, providerID)
 }
 
+// overtaken says why a message no longer fits the booking, "" when it still does. Sends retry
+// for hours while a provider is down, and the booking may move on meanwhile: a reminder for a
+// booking since cancelled, or a confirmation of a time since moved, must not go out late.
+// A message already under way (status sending) is settled, never skipped.
+func overtaken(b domain.Booking, in NotifyInput, now time.Time) string {
+	switch in.Kind {
+	case domain.NotifyReminder:
+		if b.Status != domain.StatusConfirmed || b.Revision != in.Revision {
+			return "the booking changed before the reminder could go out"
+		}
+		if !now.Before(b.Start) {
+			return "the appointment had started before the reminder could go out"
+		}
+	case domain.NotifyConfirmation, domain.NotifyReschedule:
+		if b.Revision != in.Revision || (b.Status != domain.StatusConfirmed && b.Status != domain.StatusCheckedIn) {
+			return "the booking changed before the message could go out"
+		}
+	}
+	return ""
+}
+
 // message is a rendered notification with its calendar part.
 type message struct {
 	notify.Rendered
@@ -148,8 +177,10 @@ func (a *Activities) render(ctx context.Context, b domain.Booking, patient domai
 	}
 	d := notify.MessageData{
 		BookingID: b.ID, PatientName: patient.Name, ProviderName: prov.Name, ServiceName: svc.Name,
-		Start: b.Start, End: b.End, TimeZone: prov.TimeZone, Reminder: in.Variant, Reason: b.CancelReason,
-		PublicBaseURL: a.PublicBaseURL, Organizer: a.Organizer, PatientEmail: patient.Email,
+		Start: b.Start, End: b.End, TimeZone: prov.TimeZone, Reminder: in.Variant, Reason: b.CancelReason, OldStart: in.OldStart,
+		Organizer: a.Organizer, PatientEmail: patient.Email,
+		// No "manage your booking" link: the API has no page for people to land on, only JSON
+		// behind a token; a frontend's address would go here.
 	}
 	r, err := notify.Render(in.Kind, d)
 	if err != nil {

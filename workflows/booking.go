@@ -26,7 +26,7 @@ func BookingWorkflow(ctx workflow.Context, in Input) (domain.Status, error) {
 		return "", err
 	}
 
-	ok, err := workflow.AwaitWithTimeout(ctx, in.Policy.HoldRequestWait, func() bool { return s.holdDone })
+	ok, err := workflow.AwaitWithTimeout(ctx, in.Policy.HoldRequestWait, func() bool { return s.holdStarted })
 	if err != nil {
 		return "", err
 	}
@@ -35,7 +35,17 @@ func BookingWorkflow(ctx workflow.Context, in Input) (domain.Status, error) {
 		s.log(ctx, "no hold requested; nothing held")
 		return "", nil
 	}
+	if err := workflow.Await(ctx, func() bool { return s.holdDone }); err != nil {
+		return "", err
+	}
 	if s.holdErr != nil {
+		if !isRefusal(s.holdErr) {
+			// The hold failed for a reason other than a refusal (the database was away for
+			// the whole retry budget); an attempt may still have committed, so expire it.
+			dctx, _ := workflow.NewDisconnectedContext(ctx)
+			s.booking.ID = s.in.BookingID
+			_ = s.setDurableStatus(dctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired})
+		}
 		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 		return "", nil
 	}
@@ -45,10 +55,19 @@ func BookingWorkflow(ctx workflow.Context, in Input) (domain.Status, error) {
 		// The workflow itself was cancelled (an admin in the Web UI): compensate anyway, on a
 		// context the cancellation does not reach.
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
-		if s.booking.Status.Occupies() {
-			if cerr := s.cancel(dctx, CancelRequest{Reason: "workflow cancelled", By: "system"}); cerr != nil {
-				return s.booking.Status, cerr
-			}
+		if err := s.mu.Lock(dctx); err != nil {
+			return s.booking.Status, err
+		}
+		switch s.booking.Status {
+		case domain.StatusHeld, domain.StatusConfirmed:
+			err = s.cancel(dctx, CancelRequest{Reason: "workflow cancelled", By: "system"})
+		case domain.StatusCheckedIn:
+			// The visit is under way: close it rather than cancel it.
+			err = s.complete(dctx)
+		}
+		s.mu.Unlock()
+		if err != nil {
+			return s.booking.Status, err
 		}
 		ctx = dctx
 	} else if err != nil {
@@ -68,8 +87,9 @@ type booking struct {
 	mu      workflow.Mutex
 	booking domain.Booking
 
-	holdDone bool
-	holdErr  error
+	holdStarted bool
+	holdDone    bool
+	holdErr     error
 
 	// changed is bumped whenever the main loop's next deadline may have moved.
 	changed   int
@@ -125,6 +145,7 @@ func (s *booking) hold(ctx workflow.Context) (domain.Booking, error) {
 	if s.holdDone {
 		return s.booking, s.holdErr
 	}
+	s.holdStarted = true
 	expires := workflow.Now(ctx).Add(s.in.Policy.HoldTTL)
 	var held domain.Booking
 	err := workflow.ExecuteLocalActivity(localCtx(ctx), a.HoldSlot, activities.HoldInput{
@@ -146,8 +167,16 @@ func (s *booking) hold(ctx workflow.Context) (domain.Booking, error) {
 	return held, nil
 }
 
+// validateConfirm accepts a confirm of a live hold, and a repeat of one that succeeded (a
+// retried request gets the booking, not an error).
 func (s *booking) validateConfirm(ctx workflow.Context) error {
-	return s.requireStatus(domain.StatusHeld)
+	if err := s.requireStatus(domain.StatusHeld, domain.StatusConfirmed); err != nil {
+		return err
+	}
+	if s.booking.Status == domain.StatusHeld && !workflow.Now(ctx).Before(*s.booking.HoldExpiresAt) {
+		return temporal.NewApplicationError("the hold has expired", string(domain.KindConflict))
+	}
+	return nil
 }
 
 func (s *booking) confirm(ctx workflow.Context) (domain.Booking, error) {
@@ -158,7 +187,7 @@ func (s *booking) confirm(ctx workflow.Context) (domain.Booking, error) {
 	if s.booking.Status == domain.StatusConfirmed {
 		return s.booking, nil
 	}
-	if err := s.requireStatus(domain.StatusHeld); err != nil {
+	if err := s.validateConfirm(ctx); err != nil {
 		return domain.Booking{}, err
 	}
 	if err := s.setStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusConfirmed}); err != nil {
@@ -171,8 +200,11 @@ func (s *booking) confirm(ctx workflow.Context) (domain.Booking, error) {
 }
 
 func (s *booking) validateCancel(ctx workflow.Context, req CancelRequest) error {
-	if err := s.requireStatus(domain.StatusHeld, domain.StatusConfirmed); err != nil {
+	if err := s.requireStatus(domain.StatusHeld, domain.StatusConfirmed, domain.StatusCancelled); err != nil {
 		return err
+	}
+	if s.booking.Status == domain.StatusCancelled {
+		return nil // a repeat: the handler answers with the booking
 	}
 	if !workflow.Now(ctx).Before(s.booking.Start) {
 		return temporal.NewApplicationError("the appointment has started; it can no longer be cancelled", string(domain.KindConflict))
@@ -213,7 +245,7 @@ func (s *booking) cancel(ctx workflow.Context, req CancelRequest) error {
 		case compDropReminders:
 			s.dropReminders(ctx)
 		case compReleaseSlot:
-			if err := s.setStatus(ctx, activities.StatusInput{
+			if err := s.setDurableStatus(ctx, activities.StatusInput{
 				From: []domain.Status{domain.StatusHeld, domain.StatusConfirmed}, To: domain.StatusCancelled,
 				Reason: req.Reason, LateCancel: late, By: req.By,
 			}); err != nil {
@@ -268,23 +300,27 @@ func (s *booking) reschedule(ctx workflow.Context, req RescheduleRequest) (domai
 		s.log(ctx, "reschedule to %s refused: %v", req.Start.Format(time.RFC3339), err)
 		return domain.Booking{}, err
 	}
+	// The old time's reminders are dropped under the old revision, before the booking moves.
+	s.dropReminders(ctx)
 	s.booking = moved
 	s.log(ctx, "rescheduled from %s to %s", old.Format(time.RFC3339), moved.Start.Format(time.RFC3339))
 	if err := s.publish(ctx); err != nil {
 		return domain.Booking{}, err
 	}
 	if s.booking.Status == domain.StatusConfirmed {
-		s.dropReminders(ctx)
 		s.planReminders(ctx)
-		s.notify(ctx, domain.NotifyReschedule, "")
+		s.notifyMoved(ctx, domain.NotifyReschedule, "", old)
 	}
 	s.changed++
 	return s.booking, nil
 }
 
 func (s *booking) validateCheckIn(ctx workflow.Context, req CheckInRequest) error {
-	if err := s.requireStatus(domain.StatusConfirmed); err != nil {
+	if err := s.requireStatus(domain.StatusConfirmed, domain.StatusCheckedIn); err != nil {
 		return err
+	}
+	if s.booking.Status == domain.StatusCheckedIn {
+		return nil // a repeat: the handler answers with the booking
 	}
 	if workflow.Now(ctx).Before(s.booking.Start.Add(-s.in.Policy.CheckInEarly)) {
 		return temporal.NewApplicationError(fmt.Sprintf("check-in opens %s before the start", s.in.Policy.CheckInEarly), string(domain.KindConflict))
@@ -368,7 +404,7 @@ func (s *booking) next() (time.Time, func(workflow.Context) error) {
 }
 
 func (s *booking) expire(ctx workflow.Context) error {
-	if err := s.setStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired}); err != nil {
+	if err := s.setDurableStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired}); err != nil {
 		return err
 	}
 	s.compensations = nil // expiring released the slot
@@ -377,7 +413,7 @@ func (s *booking) expire(ctx workflow.Context) error {
 }
 
 func (s *booking) noShow(ctx workflow.Context) error {
-	if err := s.setStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusConfirmed}, To: domain.StatusNoShow}); err != nil {
+	if err := s.setDurableStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusConfirmed}, To: domain.StatusNoShow}); err != nil {
 		return err
 	}
 	s.compensations = nil
@@ -387,7 +423,7 @@ func (s *booking) noShow(ctx workflow.Context) error {
 
 func (s *booking) complete(ctx workflow.Context) error {
 	s.compensations = nil
-	return s.setStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusCheckedIn}, To: domain.StatusCompleted})
+	return s.setDurableStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusCheckedIn}, To: domain.StatusCompleted})
 }
 
 // Reminder states.
@@ -434,12 +470,36 @@ func (s *booking) remind(ctx workflow.Context, i int) error {
 	return nil
 }
 
-// setStatus writes a status change and makes it visible: state, search attributes, timeline.
+// setStatus writes a status change a caller is waiting for (a local activity, retried
+// briefly) and makes it visible: state, search attributes, timeline.
 func (s *booking) setStatus(ctx workflow.Context, in activities.StatusInput) error {
+	return s.writeStatus(ctx, in, false)
+}
+
+// setDurableStatus writes a status change nobody waits for but that must happen, such as an
+// expiry or a release of the slot: it retries until the database takes it.
+func (s *booking) setDurableStatus(ctx workflow.Context, in activities.StatusInput) error {
+	return s.writeStatus(ctx, in, true)
+}
+
+// Version of the durable status writes: before it, they were local activities with a
+// 30-second budget, which a longer database outage could exhaust and fail the workflow.
+const (
+	changeDurableStatus  = "durable-status-writes"
+	versionDurableStatus = 1
+)
+
+func (s *booking) writeStatus(ctx workflow.Context, in activities.StatusInput, durable bool) error {
 	in.BookingID = s.in.BookingID
 	in.EventKey = fmt.Sprintf("status:%s:%d", in.To, s.booking.Revision)
 	var b domain.Booking
-	if err := workflow.ExecuteLocalActivity(localCtx(ctx), a.SetStatus, in).Get(ctx, &b); err != nil {
+	var err error
+	if durable && workflow.GetVersion(ctx, changeDurableStatus, workflow.DefaultVersion, versionDurableStatus) == versionDurableStatus {
+		err = workflow.ExecuteActivity(durableCtx(ctx), a.SetStatus, in).Get(ctx, &b)
+	} else {
+		err = workflow.ExecuteLocalActivity(localCtx(ctx), a.SetStatus, in).Get(ctx, &b)
+	}
+	if err != nil {
 		return updateError(err)
 	}
 	s.booking = b
@@ -492,8 +552,14 @@ func (s *booking) recordEvent(ctx workflow.Context, key, typ string, detail map[
 // notify sends a message on every channel, without holding up the booking: sends retry for a
 // long time and the booking's timers must not wait for them.
 func (s *booking) notify(ctx workflow.Context, kind, variant string) {
+	s.notifyMoved(ctx, kind, variant, time.Time{})
+}
+
+// notifyMoved is notify for a reschedule, which names the old time too.
+func (s *booking) notifyMoved(ctx workflow.Context, kind, variant string, oldStart time.Time) {
 	for _, ch := range []string{domain.ChannelSMS, domain.ChannelEmail} {
-		in := activities.NotifyInput{BookingID: s.in.BookingID, Kind: kind, Variant: variant, Channel: ch, Revision: s.booking.Revision}
+		in := activities.NotifyInput{BookingID: s.in.BookingID, Kind: kind, Variant: variant, Channel: ch,
+			Revision: s.booking.Revision, OldStart: oldStart}
 		s.sending++
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { s.sending-- }()
@@ -538,6 +604,19 @@ func localCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
+// durableCtx is for database writes that must eventually happen: retried with backoff for as
+// long as it takes, unless the database refuses them for good (a non-retryable error).
+func durableCtx(ctx workflow.Context) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 10 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    200 * time.Millisecond,
+			BackoffCoefficient: 2,
+			MaximumInterval:    time.Minute,
+		},
+	})
+}
+
 // notifyCtx is for sending messages: providers fail for a while, so retry with backoff for
 // up to a day. The notification row makes each retry send at most once.
 func notifyCtx(ctx workflow.Context) workflow.Context {
@@ -550,6 +629,12 @@ func notifyCtx(ctx workflow.Context) workflow.Context {
 			MaximumInterval:    10 * time.Minute,
 		},
 	})
+}
+
+// isRefusal reports whether err is a business refusal (a domain kind), not a failure.
+func isRefusal(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() != "" && appErr.Type() != string(domain.KindInternal)
 }
 
 // updateError strips the activity wrapper so the caller sees the refusal itself: its kind

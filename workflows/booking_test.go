@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"strings"
 	"log/slog"
 	"os"
 	"sync"
@@ -349,8 +350,17 @@ func TestReschedule(t *testing.T) {
 	require.NoError(t, err)
 	var got []string
 	for _, n := range ns {
+		require.Equal(t, "sent", n.Status, "%s %s: %s", n.Kind, n.Channel, n.Error)
 		got = append(got, n.Kind+n.Variant+"/"+n.Channel+"/"+string(rune('0'+n.Revision)))
 	}
+	// The patient is told both times.
+	var told bool
+	for _, m := range h.rec.all() {
+		if m.channel == "sms" && strings.Contains(m.body, "Thu 10 Jan 2030, 11:00") && strings.Contains(m.body, "Wed 9 Jan 2030, 10:00") {
+			told = true
+		}
+	}
+	require.True(t, told, "the reschedule SMS names the old and the new time: %+v", h.rec.all())
 	require.ElementsMatch(t, []string{
 		"confirmation/sms/0", "confirmation/email/0",
 		"reschedule/sms/1", "reschedule/email/1",
@@ -453,4 +463,36 @@ func TestWorkflowCancellationCompensates(t *testing.T) {
 	require.Equal(t, domain.StatusCancelled, b.Status)
 	require.Equal(t, "workflow cancelled", b.CancelReason)
 	require.ElementsMatch(t, pairs("confirmation", "cancellation"), h.notifications())
+}
+
+func TestWorkflowCancellationAfterCheckInCompletes(t *testing.T) {
+	h := newHarness(t)
+	h.update(0, workflows.UpdateHold)
+	h.update(time.Minute, workflows.UpdateConfirm)
+	h.update(slotStart.Sub(t0)-5*time.Minute, workflows.UpdateCheckIn, workflows.CheckInRequest{By: "prov"})
+	h.env.RegisterDelayedCallback(h.env.CancelWorkflow, slotStart.Sub(t0)+5*time.Minute)
+
+	h.env.ExecuteWorkflow(workflows.BookingWorkflow, h.in)
+	require.True(t, h.env.IsWorkflowCompleted())
+	require.Equal(t, domain.StatusCompleted, h.booking().Status)
+	require.ElementsMatch(t, pairs("confirmation", "reminder:24h", "reminder:2h"), h.notifications())
+}
+
+func TestRepeatedCommandsAnswerTheBooking(t *testing.T) {
+	h := newHarness(t)
+	h.update(0, workflows.UpdateHold)
+	first := h.update(time.Minute, workflows.UpdateConfirm)
+	again := h.update(2*time.Minute, workflows.UpdateConfirm)
+	checkIn := h.update(slotStart.Sub(t0)-5*time.Minute, workflows.UpdateCheckIn, workflows.CheckInRequest{By: "prov"})
+	checkInAgain := h.update(slotStart.Sub(t0)-4*time.Minute, workflows.UpdateCheckIn, workflows.CheckInRequest{By: "prov"})
+
+	require.Equal(t, domain.StatusCompleted, h.run())
+	require.NoError(t, first.err)
+	require.NoError(t, again.err)
+	require.Equal(t, domain.StatusConfirmed, again.booking.Status)
+	require.NoError(t, checkIn.err)
+	require.NoError(t, checkInAgain.err)
+	require.Equal(t, domain.StatusCheckedIn, checkInAgain.booking.Status)
+	// Confirmed once: one confirmation, not two.
+	require.ElementsMatch(t, pairs("confirmation", "reminder:24h", "reminder:2h"), h.notifications())
 }
