@@ -220,8 +220,14 @@ func (s *Server) hold(ctx context.Context, in workflows.Input) (domain.Booking, 
 	return b, err
 }
 
+// updateTimeout bounds how long a request waits for the booking's workflow: with no worker
+// polling, an update would otherwise wait as long as the client does.
+const updateTimeout = 45 * time.Second
+
 // update sends an update and waits for its result.
 func (s *Server) update(ctx context.Context, wfID, runID, name, updateID string, arg any, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, updateTimeout)
+	defer cancel()
 	opts := client.UpdateWorkflowOptions{
 		WorkflowID: wfID, RunID: runID, UpdateName: name, UpdateID: updateID,
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -246,10 +252,13 @@ func updateFailure(err error) error {
 	}
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) || strings.Contains(err.Error(), "workflow execution already completed") {
-		return domain.Errorf(domain.KindConflict, "the booking is closed; nothing more can change")
+		return errClosed
 	}
 	return temporalUnavailable(err)
 }
+
+// errClosed answers a command to a booking whose workflow has ended.
+var errClosed = domain.Errorf(domain.KindConflict, "the booking is closed; nothing more can change")
 
 func temporalUnavailable(err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -280,8 +289,10 @@ func (s *Server) loadVisible(ctx context.Context, me domain.Principal, id string
 	return domain.Booking{}, domain.Errorf(domain.KindNotFound, "booking not found")
 }
 
-// command runs one booking update for callers with one of roles.
-func (s *Server) command(w http.ResponseWriter, r *http.Request, name string, arg any, roles ...domain.Role) {
+// command runs one booking update for callers with one of roles. done is the status the
+// command leads to: a command repeated once the workflow has closed in that status (a retried
+// cancel) answers with the booking rather than an error.
+func (s *Server) command(w http.ResponseWriter, r *http.Request, name string, arg any, done domain.Status, roles ...domain.Role) {
 	ctx := r.Context()
 	me := caller(r)
 	b, err := s.loadVisible(ctx, me, mux.Vars(r)["id"])
@@ -295,6 +306,12 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, name string, ar
 	}
 	var out domain.Booking
 	if err := s.update(ctx, workflows.BookingWorkflowID(b.ID), "", name, "", arg, &out); err != nil {
+		if de := asDomainError(err); de != nil && de.Kind == domain.KindConflict && done != "" {
+			if now, gerr := s.Store.GetBooking(ctx, b.ID); gerr == nil && now.Status == done {
+				writeJSON(w, http.StatusOK, viewOf(now))
+				return
+			}
+		}
 		writeError(w, r, err)
 		return
 	}
@@ -306,7 +323,7 @@ func (s *Server) confirmBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.command(w, r, workflows.UpdateConfirm, nil, domain.RolePatient, domain.RoleAdmin)
+	s.command(w, r, workflows.UpdateConfirm, nil, domain.StatusConfirmed, domain.RolePatient, domain.RoleAdmin)
 }
 
 func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) {
@@ -321,7 +338,7 @@ func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, domain.Invalid("the reason is too long", domain.FieldError{Field: "reason", Message: "at most 500 characters"}))
 		return
 	}
-	s.command(w, r, workflows.UpdateCancel, workflows.CancelRequest{Reason: req.Reason, By: caller(r).UserID}, domain.RolePatient, domain.RoleAdmin)
+	s.command(w, r, workflows.UpdateCancel, workflows.CancelRequest{Reason: req.Reason, By: caller(r).UserID}, domain.StatusCancelled, domain.RolePatient, domain.RoleAdmin)
 }
 
 func (s *Server) rescheduleBooking(w http.ResponseWriter, r *http.Request) {
@@ -338,7 +355,7 @@ func (s *Server) rescheduleBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.command(w, r, workflows.UpdateReschedule, workflows.RescheduleRequest{Start: start, By: caller(r).UserID}, domain.RolePatient, domain.RoleAdmin)
+	s.command(w, r, workflows.UpdateReschedule, workflows.RescheduleRequest{Start: start, By: caller(r).UserID}, "", domain.RolePatient, domain.RoleAdmin)
 }
 
 func (s *Server) checkInBooking(w http.ResponseWriter, r *http.Request) {
@@ -346,7 +363,7 @@ func (s *Server) checkInBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.command(w, r, workflows.UpdateCheckIn, workflows.CheckInRequest{By: caller(r).UserID}, domain.RoleProvider, domain.RoleAdmin)
+	s.command(w, r, workflows.UpdateCheckIn, workflows.CheckInRequest{By: caller(r).UserID}, domain.StatusCheckedIn, domain.RoleProvider, domain.RoleAdmin)
 }
 
 // eventView is one timeline entry: a recorded event or a notification with its delivery state.
@@ -386,7 +403,8 @@ func (s *Server) getBooking(w http.ResponseWriter, r *http.Request) {
 		if n.Variant != "" {
 			d["reminder"] = n.Variant
 		}
-		if n.Error != "" {
+		// A provider's error text can name accounts and hosts: staff see it, patients do not.
+		if n.Error != "" && caller(r).Role != domain.RolePatient {
 			d["error"] = n.Error
 		}
 		v.Events = append(v.Events, eventView{At: n.CreatedAt.UTC(), Type: "notification", Detail: d})

@@ -26,6 +26,7 @@ func FuzzCreateBookingBody(f *testing.F) {
 		`{"provider_id":"p","service_id":"s","start":"2030-01-07T09:00:00Z","notes":"hi","patient_id":"x"}`,
 		`{"provider_id":1}`, `[]`, `null`, `{}`, `{"start":"yesterday"}`, `{"unknown":true}`,
 		`{"provider_id":"p"} {"x":1}`, `{"provider_id":"\u0000"}`, ``,
+		`{"provider_id":"p","service_id":"s","start":"2030-01-07T09:00:00Z","notes":"a\u0000"}`,
 	} {
 		f.Add([]byte(seed), true)
 	}
@@ -60,7 +61,8 @@ func FuzzRegisterBody(f *testing.F) {
 		`{"email":"a@example.com","password":"long-enough-1","name":"A","phone":"+15550001234"}`,
 		`{"email":"not an email","password":"x","name":"","phone":"123"}`,
 		`{"email":"A@EXAMPLE.COM","password":"long-enough-1","name":"A","phone":"+15550001234"}`,
-		`{}`, `{"email":5}`, `"str"`, `{"email":"a@b.c","extra":1}`, `{"name":"` + string(make([]byte, 300)) + `"}`,
+		`{}`, `{"email":5}`, `"str"`, `{"email":"a@b.c","extra":1}`,
+		`{"email":"n@example.com","password":"long-enough-1","name":"A\u0000","phone":"+15550001234"}`, `{"name":"` + string(make([]byte, 300)) + `"}`,
 	} {
 		f.Add([]byte(seed))
 	}

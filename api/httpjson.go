@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/clinicbook/booking/domain"
@@ -40,7 +41,53 @@ func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) erro
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return domain.Errorf(domain.KindInvalid, "the body must hold a single JSON object")
 	}
+	if field := nulField(reflect.ValueOf(v), ""); field != "" {
+		// PostgreSQL's text cannot hold NUL; refuse it here rather than fail in the database.
+		return domain.Invalid("a field holds a NUL character", domain.FieldError{Field: field, Message: "must not contain NUL characters"})
+	}
 	return nil
+}
+
+// nulField names the first string field under v that contains a NUL character.
+func nulField(v reflect.Value, name string) string {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return nulField(v.Elem(), name)
+		}
+	case reflect.String:
+		if strings.ContainsRune(v.String(), 0) {
+			return name
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			fname, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if fname == "" {
+				fname = f.Name
+			}
+			if got := nulField(v.Field(i), joinField(name, fname)); got != "" {
+				return got
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if got := nulField(v.Index(i), fmt.Sprintf("%s[%d]", name, i)); got != "" {
+				return got
+			}
+		}
+	}
+	return ""
+}
+
+func joinField(parent, child string) string {
+	if parent == "" {
+		return child
+	}
+	return parent + "." + child
 }
 
 // jsonError explains a decoding failure in the caller's terms.

@@ -84,3 +84,16 @@ func TestMetricsScrape(t *testing.T) {
 	require.Contains(t, body, `booking_http_requests_total{code="200",method="GET",route="/healthz"} 1`)
 	require.Contains(t, body, "booking_http_request_duration_seconds_bucket")
 }
+
+func TestDecodeRefusesNUL(t *testing.T) {
+	var req createBookingRequest
+	r := httptest.NewRequest(http.MethodPost, "/v1/bookings", strings.NewReader(`{"provider_id":"p","service_id":"s","start":"2030-01-07T09:00:00Z","notes":"a\u0000b"}`))
+	err := decode(httptest.NewRecorder(), r, &req, false)
+	de := asDomainError(err)
+	require.NotNil(t, de)
+	require.Equal(t, "notes", de.Fields[0].Field)
+
+	var sched scheduleRequest
+	r = httptest.NewRequest(http.MethodPut, "/", strings.NewReader(`{"weekly":[],"exceptions":[{"date":"2030-01-01","closed":true,"hours":[]}],"x":1}`))
+	require.Error(t, decode(httptest.NewRecorder(), r, &sched, false), "unknown field")
+}

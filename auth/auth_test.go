@@ -444,3 +444,14 @@ func TestEnsureAdmin(t *testing.T) {
 
 	require.Error(t, e.svc.EnsureAdmin(ctx, "new-admin@example.com", "short"))
 }
+
+// Whatever arrives as an email, login answers "wrong credentials", not a database error, and
+// stores no throttle row for a string no account can have.
+func TestLoginWithMalformedEmail(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	for _, email := range []string{strings.Repeat("a", 10000) + "@example.com", "not an email", "Ann <ann@example.com>", "a\x00@example.com"} {
+		_, err := e.svc.Login(ctx, email, "whatever-1")
+		requireKind(t, err, domain.KindUnauthorized, email[:min(len(email), 20)])
+	}
+}

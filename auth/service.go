@@ -174,7 +174,11 @@ var errWrongCredentials = &domain.Error{Kind: domain.KindUnauthorized, Message: 
 // unknown email gets the same answer as a wrong password, after hashing a dummy password so
 // the two take about as long.
 func (s *Service) Login(ctx context.Context, email, password string) (Tokens, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	email, msg := normalizeEmail(email)
+	if msg != "" {
+		// Not an address any account can have: nothing to count or look up.
+		return Tokens{}, errWrongCredentials
+	}
 	now := s.now()
 	lockedUntil, err := s.st.BeginLoginAttempt(ctx, email, now, loginThrottle)
 	if err != nil {

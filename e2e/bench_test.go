@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,20 +26,36 @@ import (
 // Each iteration books a new slot; the database and the workflow do the full hold.
 func BenchmarkHold(b *testing.B) {
 	p := newPlatform(b)
-	patientID, token := p.patient("bench@example.com", "+15550006666")
+	admin := p.adminLogin("bench-admin@example.com")
+	ctx := context.Background()
+	// Holds are capped per patient, so the holds are spread over many patients, made before
+	// the clock runs.
+	patients := make([]string, 400)
+	for i := range patients {
+		u, err := p.st.CreateUser(ctx, domain.User{ID: uuid.NewString(), Email: fmt.Sprintf("bench-%d@example.com", i),
+			PasswordHash: "unused", Name: "Bench", Phone: "+15550006666", Role: domain.RolePatient})
+		if err != nil {
+			b.Fatal(err)
+		}
+		patients[i] = u.ID
+	}
 	base := tomorrowAt(0, 0)
 	var n atomic.Int64
-	nextSlot := func() time.Time { return base.Add(time.Duration(n.Add(1)) * 30 * time.Minute) }
-	input := func() workflows.Input {
-		return workflows.Input{BookingID: uuid.NewString(), ProviderID: p.provider.ID, ServiceID: p.service.ID,
-			PatientID: patientID, Start: nextSlot(), Policy: p.policy(10 * time.Minute)}
+	next := func() (time.Time, string) {
+		i := n.Add(1)
+		return base.Add(time.Duration(i) * 30 * time.Minute), patients[int(i)%len(patients)]
 	}
-	ctx := context.Background()
+	input := func() workflows.Input {
+		start, patientID := next()
+		return workflows.Input{BookingID: uuid.NewString(), ProviderID: p.provider.ID, ServiceID: p.service.ID,
+			PatientID: patientID, Start: start, Policy: p.policy(10 * time.Minute)}
+	}
 
 	b.Run("api", func(b *testing.B) {
 		for b.Loop() {
-			status, body := p.raw("POST", "/v1/bookings", token, map[string]any{
-				"provider_id": p.provider.ID, "service_id": p.service.ID, "start": nextSlot().Format(time.RFC3339)})
+			start, patientID := next()
+			status, body := p.raw("POST", "/v1/bookings", admin, map[string]any{"patient_id": patientID,
+				"provider_id": p.provider.ID, "service_id": p.service.ID, "start": start.Format(time.RFC3339)})
 			if status != 201 {
 				b.Fatalf("POST /v1/bookings: %d %s", status, body)
 			}

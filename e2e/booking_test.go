@@ -170,4 +170,8 @@ func TestIdempotencyKeyAndRefusals(t *testing.T) {
 	require.Equal(t, http.StatusOK, p.do("POST", "/v1/bookings/"+first.ID+"/cancel", token, map[string]any{"reason": "plans changed"}, &cancelled))
 	require.Equal(t, "cancelled", cancelled.Status)
 	require.Equal(t, http.StatusConflict, p.do("POST", "/v1/bookings/"+first.ID+"/confirm", token, nil, nil))
+	// A retried cancel (the first answer lost on the way) gets the cancelled booking.
+	var again2 bookingBody
+	require.Equal(t, http.StatusOK, p.do("POST", "/v1/bookings/"+first.ID+"/cancel", token, nil, &again2))
+	require.Equal(t, "cancelled", again2.Status)
 }

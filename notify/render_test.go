@@ -80,11 +80,12 @@ func TestRenderKindSpecifics(t *testing.T) {
 	}
 
 	rem := render(domain.NotifyReminder)
-	if !strings.Contains(rem.SMS, "in 24 hours") || !strings.Contains(rem.SMS, "Reply C to confirm or X to cancel") {
+	// Reminders go to confirmed bookings: the only reply that means something is X.
+	if !strings.Contains(rem.SMS, "in 24 hours") || !strings.Contains(rem.SMS, "Reply X to cancel") || strings.Contains(rem.SMS, "Reply C") {
 		t.Errorf("reminder sms: %s", rem.SMS)
 	}
 	for _, kind := range []string{domain.NotifyConfirmation, domain.NotifyCancellation, domain.NotifyReschedule, domain.NotifyNoShow, domain.NotifyHoldExpired} {
-		if r := render(kind); strings.Contains(r.SMS, "Reply C") {
+		if r := render(kind); strings.Contains(r.SMS, "Reply") {
 			t.Errorf("%s sms offers replies: %s", kind, r.SMS)
 		}
 	}

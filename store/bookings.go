@@ -61,12 +61,27 @@ func (s *Store) AddEvent(ctx context.Context, bookingID string, ev EventInput) e
 	return s.InTx(ctx, func(tx pgx.Tx) error { return addEvent(ctx, tx, bookingID, ev) })
 }
 
+// MaxHoldsPerPatient is how many unconfirmed holds one patient may have at once.
+const MaxHoldsPerPatient = 5
+
 // CreateHold inserts a held booking. Inserting the same booking id again returns the row
 // already there, so a retried hold is harmless; an overlap with another booking is
 // ErrSlotTaken, decided by the database's exclusion constraint.
 func (s *Store) CreateHold(ctx context.Context, b domain.Booking, ev EventInput) (domain.Booking, error) {
 	var out domain.Booking
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		// One patient may not hold the whole calendar: holds are capped, counted under a
+		// per-patient lock so that parallel requests cannot overrun the cap.
+		var holding int
+		err := tx.QueryRow(ctx, `SELECT pg_advisory_xact_lock(hashtext('holds:' || $1)),
+			(SELECT count(*) FROM bookings WHERE patient_id = $1 AND status = 'held' AND id <> $2)`,
+			b.PatientID, b.ID).Scan(nil, &holding)
+		if err != nil {
+			return fmt.Errorf("count holds: %w", err)
+		}
+		if holding >= MaxHoldsPerPatient {
+			return domain.Errorf(domain.KindConflict, "%d bookings are on hold already; confirm or cancel one first", holding)
+		}
 		rows, _ := tx.Query(ctx, `INSERT INTO bookings (id, status, provider_id, service_id, patient_id, start_at, end_at, hold_expires_at, notes)
 			VALUES ($1, 'held', $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (id) DO NOTHING

@@ -19,6 +19,7 @@ const (
 	NotificationSending   = "sending"
 	NotificationSent      = "sent"
 	NotificationFailed    = "failed"
+	NotificationSkipped   = "skipped"
 	NotificationDelivered = "delivered"
 )
 
@@ -79,14 +80,31 @@ func (s *Store) MarkNotificationSending(ctx context.Context, id string) error {
 }
 
 // MarkNotificationSent records the provider's acceptance and its message id, and applies a
-// delivery report that arrived before the id was known.
+// delivery report that arrived before the id was known. It and SetDeliveryStatus take the
+// same per-message lock, so a report is either seen here or finds the id stored.
 func (s *Store) MarkNotificationSent(ctx context.Context, id, providerMessageID string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET provider_message_id = nullif($2, ''), error = '', updated_at = now(),
-			status = coalesce((SELECT r.status FROM delivery_reports r
-				WHERE r.provider_message_id = $2 AND r.status IN ('sent', 'delivered', 'undelivered', 'failed')), 'sent')
-		WHERE id = $1 AND status IN ('pending', 'sending')`, id, providerMessageID)
-	if err != nil {
-		return fmt.Errorf("mark notification sent: %w", err)
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		if err := lockMessage(ctx, tx, providerMessageID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE notifications SET provider_message_id = nullif($2, ''), error = '', updated_at = now(),
+				status = coalesce((SELECT r.status FROM delivery_reports r
+					WHERE r.provider_message_id = $2 AND r.status IN ('sent', 'delivered', 'undelivered', 'failed')), 'sent')
+			WHERE id = $1 AND status IN ('pending', 'sending')`, id, providerMessageID)
+		if err != nil {
+			return fmt.Errorf("mark notification sent: %w", err)
+		}
+		return nil
+	})
+}
+
+// lockMessage serialises the writes about one provider message id, until the transaction ends.
+func lockMessage(ctx context.Context, tx pgx.Tx, providerMessageID string) error {
+	if providerMessageID == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('message:' || $1))`, providerMessageID); err != nil {
+		return fmt.Errorf("lock message %s: %w", providerMessageID, err)
 	}
 	return nil
 }
@@ -96,6 +114,16 @@ func (s *Store) MarkNotificationFailed(ctx context.Context, id, reason string) e
 	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'failed', error = $2, updated_at = now() WHERE id = $1`, id, reason)
 	if err != nil {
 		return fmt.Errorf("mark notification failed: %w", err)
+	}
+	return nil
+}
+
+// MarkNotificationSkipped records a message that events overtook before it could go out.
+func (s *Store) MarkNotificationSkipped(ctx context.Context, id, reason string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'skipped', error = $2, updated_at = now()
+		WHERE id = $1 AND status IN ('pending', 'sending')`, id, reason)
+	if err != nil {
+		return fmt.Errorf("mark notification skipped: %w", err)
 	}
 	return nil
 }
@@ -110,34 +138,48 @@ func (s *Store) NoteNotificationError(ctx context.Context, id, reason string) er
 }
 
 // SetDeliveryStatus applies a provider's delivery report. Reports can arrive out of order, so
-// a final state (delivered, undelivered, failed) is never overwritten by an earlier one.
+// a final state (delivered, undelivered, failed) is never overwritten by an earlier one. A
+// report for an id not stored yet is kept for MarkNotificationSent, and answered not found.
 func (s *Store) SetDeliveryStatus(ctx context.Context, providerMessageID, status string) (domain.Notification, error) {
-	rows, _ := s.pool.Query(ctx, `UPDATE notifications SET status = $2, updated_at = now()
-		WHERE provider_message_id = $1 AND status NOT IN ('delivered', 'undelivered', 'failed')
-		RETURNING `+notificationColumns, providerMessageID, status)
-	out, err := pgx.CollectRows(rows, scanNotification)
-	if err != nil {
-		return domain.Notification{}, fmt.Errorf("set delivery status: %w", err)
+	var out domain.Notification
+	kept := false
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		if err := lockMessage(ctx, tx, providerMessageID); err != nil {
+			return err
+		}
+		rows, _ := tx.Query(ctx, `UPDATE notifications SET status = $2, updated_at = now()
+			WHERE provider_message_id = $1 AND status NOT IN ('delivered', 'undelivered', 'failed')
+			RETURNING `+notificationColumns, providerMessageID, status)
+		updated, err := pgx.CollectRows(rows, scanNotification)
+		if err != nil {
+			return fmt.Errorf("set delivery status: %w", err)
+		}
+		if len(updated) > 0 {
+			out = updated[0]
+			return nil
+		}
+		rows, _ = tx.Query(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE provider_message_id = $1`, providerMessageID)
+		n, err := pgx.CollectExactlyOneRow(rows, scanNotification)
+		if err == nil {
+			out = n // already final
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("set delivery status: %w", err)
+		}
+		kept = true
+		_, err = tx.Exec(ctx, `INSERT INTO delivery_reports (provider_message_id, status) VALUES ($1, $2)
+			ON CONFLICT (provider_message_id) DO UPDATE SET status = EXCLUDED.status, received_at = now()
+			WHERE delivery_reports.status NOT IN ('delivered', 'undelivered', 'failed')`, providerMessageID, status)
+		if err != nil {
+			return fmt.Errorf("keep delivery report: %w", err)
+		}
+		return nil
+	})
+	if err == nil && kept {
+		return domain.Notification{}, domain.Errorf(domain.KindNotFound, "no message %s yet; the report is kept", providerMessageID)
 	}
-	if len(out) > 0 {
-		return out[0], nil
-	}
-	rows, _ = s.pool.Query(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE provider_message_id = $1`, providerMessageID)
-	n, err := pgx.CollectExactlyOneRow(rows, scanNotification)
-	if err == nil {
-		return n, nil // already final
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return domain.Notification{}, fmt.Errorf("set delivery status: %w", err)
-	}
-	// Not ours yet: keep the report for MarkNotificationSent.
-	_, err = s.pool.Exec(ctx, `INSERT INTO delivery_reports (provider_message_id, status) VALUES ($1, $2)
-		ON CONFLICT (provider_message_id) DO UPDATE SET status = EXCLUDED.status, received_at = now()
-		WHERE delivery_reports.status NOT IN ('delivered', 'undelivered', 'failed')`, providerMessageID, status)
-	if err != nil {
-		return domain.Notification{}, fmt.Errorf("keep delivery report: %w", err)
-	}
-	return domain.Notification{}, domain.Errorf(domain.KindNotFound, "no message %s yet; the report is kept", providerMessageID)
+	return out, err
 }
 
 // ListNotifications returns a booking's notifications, oldest first.

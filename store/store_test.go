@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -190,4 +191,24 @@ func TestCreateHoldNamesAnUnknownPatient(t *testing.T) {
 	require.ErrorAs(t, err, &de)
 	require.Equal(t, domain.KindUnprocessable, de.Kind)
 	require.Equal(t, []domain.FieldError{{Field: "patient_id", Message: "no such patient"}}, de.Fields)
+}
+
+func TestHoldsPerPatientAreCapped(t *testing.T) {
+	ctx := context.Background()
+	s := fixture(t, storetest.New(t))
+	start := time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)
+	hold := func(i int) error {
+		st := start.Add(time.Duration(i) * time.Hour)
+		_, err := s.CreateHold(ctx, domain.Booking{ID: fmt.Sprintf("b%d", i), ProviderID: "prov-1", ServiceID: "svc-30", PatientID: "pat-1",
+			Start: st, End: st.Add(30 * time.Minute)}, store.EventInput{})
+		return err
+	}
+	for i := range store.MaxHoldsPerPatient {
+		require.NoError(t, hold(i))
+	}
+	err := hold(store.MaxHoldsPerPatient)
+	require.Equal(t, domain.KindConflict, domain.ErrorKind(err))
+	require.Contains(t, err.Error(), "on hold already")
+	// Holding the same booking again is a retry, not one more hold.
+	require.NoError(t, hold(0))
 }
