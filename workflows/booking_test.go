@@ -2,9 +2,9 @@ package workflows_test
 
 import (
 	"context"
-	"strings"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
