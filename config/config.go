@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Config is everything the API, the worker and the tools read from the environment.
@@ -151,11 +152,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.JWT.SigningKey, c.JWT.VerifyKeys = r.jwtKeys()
 	if c.AdminEmail != "" || c.AdminPassword != "" {
-		if _, err := mail.ParseAddress(c.AdminEmail); err != nil {
-			r.bad("ADMIN_EMAIL", "must be an email address")
+		if a, err := mail.ParseAddress(c.AdminEmail); err != nil || a.Address != c.AdminEmail {
+			r.bad("ADMIN_EMAIL", "must be a bare email address such as admin@clinic.example")
 		}
-		if len(c.AdminPassword) < 8 {
-			r.bad("ADMIN_PASSWORD", "must be at least 8 characters")
+		if n := utf8.RuneCountInString(c.AdminPassword); n < 8 || n > 128 {
+			r.bad("ADMIN_PASSWORD", "must be 8 to 128 characters")
 		}
 	}
 	// twilio-go refuses credentials with other characters at every call; say so at start-up.

@@ -57,11 +57,13 @@ func TestBadValuesAreNamedOnOneLine(t *testing.T) {
 	e["JWT_SIGNING_KEY"] = "nokid"
 	e["TWILIO_ACCOUNT_SID"] = "AC-dev"
 	e["PUBLIC_BASE_URL"] = "ftp://x"
+	e["ADMIN_EMAIL"] = "Ann <ann@example.com>"
+	e["ADMIN_PASSWORD"] = "short"
 	_, err := Load(env(e))
 	require.Error(t, err)
 	msg := err.Error()
 	require.NotContains(t, msg, "\n")
-	for _, name := range []string{"TWILIO_AUTH_TOKEN is required", "HOLD_TTL", "REMINDER_OFFSETS", "SMTP_PORT", "JWT_SIGNING_KEY", "TWILIO_ACCOUNT_SID", "PUBLIC_BASE_URL"} {
+	for _, name := range []string{"TWILIO_AUTH_TOKEN is required", "HOLD_TTL", "REMINDER_OFFSETS", "SMTP_PORT", "JWT_SIGNING_KEY", "TWILIO_ACCOUNT_SID", "PUBLIC_BASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD"} {
 		require.True(t, strings.Contains(msg, name), "%q does not name %s", msg, name)
 	}
 }

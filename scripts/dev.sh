@@ -10,13 +10,15 @@ data=$root/.data
 mkdir -p "$data/logs"
 
 # Development settings; anything already in the environment wins.
-if [ ! -f "$data/dev.env" ]; then
+if [ ! -s "$data/dev.env" ]; then
   # A signing key of its own per checkout, kept so that tokens survive a restart.
-  echo "JWT_SIGNING_KEY=$("$root/bin/booking" keygen)" > "$data/dev.env"
+  key=$("$root/bin/booking" keygen) || { echo "booking keygen failed"; exit 1; }
+  echo "DEV_JWT_SIGNING_KEY=$key" > "$data/dev.env.tmp" && mv "$data/dev.env.tmp" "$data/dev.env"
 fi
 set -a
 # shellcheck disable=SC1091
 . "$data/dev.env"
+: "${JWT_SIGNING_KEY:=$DEV_JWT_SIGNING_KEY}"
 : "${DATABASE_URL:=postgres://postgres@127.0.0.1:5432/booking?sslmode=disable}"
 : "${TEMPORAL_ADDRESS:=127.0.0.1:7233}"
 : "${HTTP_ADDR:=127.0.0.1:8080}"
@@ -45,11 +47,10 @@ cleanup() {
   [ -z "$stopped" ] || return 0
   stopped=1
   log "stopping..."
-  # Newest first: the API and worker before what they depend on.
+  # Newest first, one at a time: the API and the worker finish what they are doing while
+  # Temporal, PostgreSQL and the senders are still there.
   for ((i=${#pids[@]}-1; i>=0; i--)); do
     kill -TERM "${pids[$i]}" 2>/dev/null || true
-  done
-  for ((i=${#pids[@]}-1; i>=0; i--)); do
     for _ in $(seq 1 100); do kill -0 "${pids[$i]}" 2>/dev/null || break; sleep 0.2; done
     kill -KILL "${pids[$i]}" 2>/dev/null || true
   done
@@ -65,7 +66,9 @@ trap cleanup EXIT
 # start NAME CMD... runs a component in the background with its log under .data/logs.
 start() {
   local name=$1; shift
-  "$@" >"$data/logs/$name.log" 2>&1 &
+  # In a session of its own, so that Ctrl-C reaches only this script, which then stops the
+  # components in order.
+  setsid "$@" >"$data/logs/$name.log" 2>&1 &
   pids+=($!)
   names+=("$name")
 }
