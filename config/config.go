@@ -121,7 +121,7 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		HTTPAddr:       r.str("HTTP_ADDR", ":8080"),
 		WorkerHTTPAddr: r.str("WORKER_HTTP_ADDR", ":8081"),
-		PublicBaseURL:  r.url("PUBLIC_BASE_URL", "http://127.0.0.1:8080"),
+		PublicBaseURL:  r.url("PUBLIC_BASE_URL", ""),
 		JWT: JWT{
 			Issuer:     r.str("JWT_ISSUER", "booking"),
 			Audience:   r.str("JWT_AUDIENCE", "booking-api"),
@@ -158,6 +158,14 @@ func Load(getenv func(string) string) (Config, error) {
 		if n := utf8.RuneCountInString(c.AdminPassword); n < 8 || n > 128 {
 			r.bad("ADMIN_PASSWORD", "must be 8 to 128 characters")
 		}
+	}
+	// Twilio must reach the webhooks, and their signatures are checked against this URL: the
+	// local default only makes sense with the local sandbox.
+	if c.PublicBaseURL == "" {
+		if c.Twilio.BaseURL == "" {
+			r.bad("PUBLIC_BASE_URL", "is required with the real Twilio (set it to where Twilio reaches this API)")
+		}
+		c.PublicBaseURL = "http://127.0.0.1:8080"
 	}
 	// twilio-go refuses credentials with other characters at every call; say so at start-up.
 	if c.Twilio.AccountSID != "" && !alphanumeric.MatchString(c.Twilio.AccountSID) {

@@ -21,6 +21,7 @@ func validEnv() map[string]string {
 		"TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
 		"TWILIO_AUTH_TOKEN":  "0123456789abcdef0123456789abcdef",
 		"TWILIO_FROM_NUMBER": "+15005550006",
+		"PUBLIC_BASE_URL":    "https://booking.example.com",
 	}
 }
 
@@ -77,4 +78,17 @@ func TestVerifyKeysForRotation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ed25519.PublicKey(pub), c.JWT.VerifyKeys["old"])
 	require.Len(t, c.JWT.VerifyKeys, 2)
+}
+
+func TestPublicBaseURLIsRequiredWithTheRealTwilio(t *testing.T) {
+	e := validEnv()
+	delete(e, "PUBLIC_BASE_URL")
+	_, err := Load(env(e))
+	require.ErrorContains(t, err, "PUBLIC_BASE_URL is required")
+
+	// With the sandbox, the local address is the default.
+	e["TWILIO_API_BASE_URL"] = "http://127.0.0.1:8090"
+	c, err := Load(env(e))
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:8080", c.PublicBaseURL)
 }
