@@ -196,12 +196,9 @@ func (s *Server) hold(ctx context.Context, in workflows.Input) (domain.Booking, 
 		// A retried request joins the running workflow; a finished one is never started again.
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		EnableEagerStart:         true,
-		WorkflowExecutionTimeout: 0,
-		Memo: map[string]any{
-			"provider_id": in.ProviderID, "service_id": in.ServiceID, "patient_id": in.PatientID,
-			"start": in.Start.UTC().Format(time.RFC3339),
-		},
+		// The memo and search attributes are the workflow's to set, once the slot is held:
+		// a refused hold leaves no booking to find.
+		EnableEagerStart: true,
 	}, workflows.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

@@ -129,19 +129,19 @@ const (
 
 // Notification is one message to a patient on one channel.
 type Notification struct {
-	ID         string    `json:"id"`
-	BookingID  string    `json:"booking_id"`
-	Kind       string    `json:"kind"`
-	Variant    string    `json:"variant,omitempty"`
-	Channel    string    `json:"channel"`
-	Revision   int       `json:"revision"`
-	Recipient  string    `json:"recipient"`
-	Status     string    `json:"status"`
-	ProviderID string    `json:"provider_message_id,omitempty"`
-	Error      string    `json:"error,omitempty"`
-	Attempts   int       `json:"attempts"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	ID                string    `json:"id"`
+	BookingID         string    `json:"booking_id"`
+	Kind              string    `json:"kind"`
+	Variant           string    `json:"variant,omitempty"`
+	Channel           string    `json:"channel"`
+	Revision          int       `json:"revision"`
+	Recipient         string    `json:"recipient"`
+	Status            string    `json:"status"`
+	ProviderMessageID string    `json:"provider_message_id,omitempty"`
+	Error             string    `json:"error,omitempty"`
+	Attempts          int       `json:"attempts"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 // WorkingHours is one interval of a weekly schedule, in the provider's wall-clock time.

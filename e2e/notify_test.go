@@ -91,7 +91,7 @@ func TestSMSSentOnceThroughTwilioFailures(t *testing.T) {
 	n, err := p.notification(id, domain.NotifyConfirmation, domain.ChannelSMS)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, n.Attempts, 4, "each failed send is an attempt")
-	require.Equal(t, p.smsTo(phone)[0].SID, n.ProviderID)
+	require.Equal(t, p.smsTo(phone)[0].SID, n.ProviderMessageID)
 	p.requireNoMoreMessages(phone, email, 1, 1)
 }
 
@@ -115,7 +115,7 @@ func TestWorkerKilledMidSend(t *testing.T) {
 		}, 2*time.Minute, 250*time.Millisecond)
 		n, err := p.notification(id, domain.NotifyConfirmation, domain.ChannelSMS)
 		require.NoError(t, err)
-		require.Equal(t, sms[0].SID, n.ProviderID)
+		require.Equal(t, sms[0].SID, n.ProviderMessageID)
 		require.Equal(t, 1, n.Attempts, "the retry must not have started a second send")
 		p.requireNoMoreMessages(phone, email, 1, 1)
 	})
@@ -133,7 +133,7 @@ func TestWorkerKilledMidSend(t *testing.T) {
 		}, 2*time.Minute, 250*time.Millisecond)
 		n, err := p.notification(id, domain.NotifyConfirmation, domain.ChannelSMS)
 		require.NoError(t, err)
-		require.Equal(t, p.smsTo(phone)[0].SID, n.ProviderID)
+		require.Equal(t, p.smsTo(phone)[0].SID, n.ProviderMessageID)
 		require.Equal(t, 2, n.Attempts)
 		p.requireNoMoreMessages(phone, email, 1, 1)
 	})

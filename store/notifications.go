@@ -29,7 +29,7 @@ const notificationColumns = `id, booking_id, kind, variant, channel, revision, r
 func scanNotification(row pgx.CollectableRow) (domain.Notification, error) {
 	var n domain.Notification
 	err := row.Scan(&n.ID, &n.BookingID, &n.Kind, &n.Variant, &n.Channel, &n.Revision, &n.Recipient, &n.Status,
-		&n.ProviderID, &n.Error, &n.Attempts, &n.CreatedAt, &n.UpdatedAt)
+		&n.ProviderMessageID, &n.Error, &n.Attempts, &n.CreatedAt, &n.UpdatedAt)
 	return n, err
 }
 

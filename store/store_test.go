@@ -173,7 +173,7 @@ func TestEarlyDeliveryReportIsNotLost(t *testing.T) {
 	ns, err := s.ListNotifications(ctx, "b1")
 	require.NoError(t, err)
 	require.Equal(t, "delivered", ns[0].Status)
-	require.Equal(t, "SM1", ns[0].ProviderID)
+	require.Equal(t, "SM1", ns[0].ProviderMessageID)
 
 	// Reports for a known message apply directly, and never undo a final state.
 	got, err := s.SetDeliveryStatus(ctx, "SM1", "queued")

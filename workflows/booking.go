@@ -43,7 +43,6 @@ func BookingWorkflow(ctx workflow.Context, in Input) (domain.Status, error) {
 			// The hold failed for a reason other than a refusal (the database was away for
 			// the whole retry budget); an attempt may still have committed, so expire it.
 			dctx, _ := workflow.NewDisconnectedContext(ctx)
-			s.booking.ID = s.in.BookingID
 			_ = s.setDurableStatus(dctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired})
 		}
 		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
@@ -521,11 +520,11 @@ func (s *booking) publish(ctx workflow.Context) error {
 	if err != nil {
 		return err
 	}
-	return workflow.UpsertMemo(ctx, Memo(b))
+	return workflow.UpsertMemo(ctx, memo(b))
 }
 
-// Memo is the workflow memo of a booking: ids and times only.
-func Memo(b domain.Booking) map[string]any {
+// memo is the workflow memo of a booking: ids and times only.
+func memo(b domain.Booking) map[string]any {
 	return map[string]any{
 		"provider_id": b.ProviderID,
 		"service_id":  b.ServiceID,
