@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"sort"
@@ -22,6 +23,9 @@ type Config struct {
 	Temporal Temporal
 
 	HTTPAddr string
+	// OpsHTTPAddr is where the API serves /metrics (and its own /healthz and /readyz): an
+	// operations address kept off the public port.
+	OpsHTTPAddr string
 	// WorkerHTTPAddr is where the worker serves /healthz, /readyz and /metrics.
 	WorkerHTTPAddr string
 	PublicBaseURL  string
@@ -38,6 +42,8 @@ type Config struct {
 
 	AdminEmail    string
 	AdminPassword string
+
+	Limits Limits
 
 	// OTLPEndpoint turns tracing on when set.
 	OTLPEndpoint string
@@ -96,6 +102,36 @@ type SMTP struct {
 	TLS string
 }
 
+// Limits bound what one client or one account can make the platform do.
+type Limits struct {
+	// Register and Login are per client address: sign-ups, and failed logins across accounts.
+	Register Rate
+	Login    Rate
+	// TrustedProxies are the peers whose X-Forwarded-For is believed; from anyone else the
+	// client address is the TCP peer.
+	TrustedProxies []netip.Prefix
+	// PasswordHashMemory bounds the memory that password hashing may use at once, in bytes;
+	// it sets how many hashes run together.
+	PasswordHashMemory int64
+	// MaxActiveBookings is how many future held or confirmed bookings one patient may have.
+	MaxActiveBookings int
+	// MaxReschedules is how many times one booking may be moved.
+	MaxReschedules int
+	// BookingHorizon is how far ahead a booking may be made.
+	BookingHorizon time.Duration
+}
+
+// Rate is N events per Per; the zero Rate does not limit.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// Unlimited reports whether r limits nothing.
+func (r Rate) Unlimited() bool { return r.N <= 0 || r.Per <= 0 }
+
+func (r Rate) String() string { return fmt.Sprintf("%d/%s", r.N, r.Per) }
+
 // Defaults used when a variable is unset.
 const (
 	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/booking?sslmode=disable"
@@ -120,6 +156,7 @@ func Load(getenv func(string) string) (Config, error) {
 			APIKey:        r.str("TEMPORAL_API_KEY", ""),
 		},
 		HTTPAddr:       r.str("HTTP_ADDR", ":8080"),
+		OpsHTTPAddr:    r.str("OPS_HTTP_ADDR", ":8082"),
 		WorkerHTTPAddr: r.str("WORKER_HTTP_ADDR", ":8081"),
 		PublicBaseURL:  r.url("PUBLIC_BASE_URL", ""),
 		JWT: JWT{
@@ -149,6 +186,15 @@ func Load(getenv func(string) string) (Config, error) {
 		AdminEmail:       r.str("ADMIN_EMAIL", ""),
 		AdminPassword:    r.str("ADMIN_PASSWORD", ""),
 		OTLPEndpoint:     r.str("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+		Limits: Limits{
+			Register:           r.rate("RATE_LIMIT_REGISTER", "10/1h"),
+			Login:              r.rate("RATE_LIMIT_LOGIN", "30/15m"),
+			TrustedProxies:     r.prefixes("TRUSTED_PROXIES"),
+			PasswordHashMemory: r.bytes("PASSWORD_HASH_MEMORY", "96MiB"),
+			MaxActiveBookings:  r.positiveInt("MAX_ACTIVE_BOOKINGS", 5),
+			MaxReschedules:     r.nonNegativeInt("MAX_RESCHEDULES", 3),
+			BookingHorizon:     r.days("BOOKING_HORIZON", "90d"),
+		},
 	}
 	c.JWT.SigningKey, c.JWT.VerifyKeys = r.jwtKeys()
 	if c.AdminEmail != "" || c.AdminPassword != "" {
@@ -318,4 +364,94 @@ func (r *reader) jwtKeys() (SigningKey, map[string]ed25519.PublicKey) {
 		verify[id] = ed25519.PublicKey(pub)
 	}
 	return key, verify
+}
+
+// rate reads "N/duration", such as 10/1h: N events per duration.
+func (r *reader) rate(name, def string) Rate {
+	s := r.str(name, def)
+	n, per, ok := strings.Cut(s, "/")
+	count, err := strconv.Atoi(strings.TrimSpace(n))
+	d, derr := time.ParseDuration(strings.TrimSpace(per))
+	if !ok || err != nil || derr != nil || count < 1 || d <= 0 {
+		r.bad(name, "must be N/duration such as 10/1h (got %q)", s)
+		return Rate{}
+	}
+	return Rate{N: count, Per: d}
+}
+
+// prefixes reads a comma-separated list of IP addresses and CIDR prefixes.
+func (r *reader) prefixes(name string) []netip.Prefix {
+	s := r.str(name, "")
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(part); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(part)
+		if err != nil {
+			r.bad(name, "must be a comma-separated list of IP addresses or CIDR prefixes such as 10.0.0.0/8 (got %q)", part)
+			return nil
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out
+}
+
+// bytes reads a size such as 96MiB, 512KiB or 1GiB (or a plain number of bytes).
+func (r *reader) bytes(name, def string) int64 {
+	s := r.str(name, def)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}, {"", 1}}
+	for _, u := range units {
+		num, ok := strings.CutSuffix(s, u.suffix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+		if err != nil || n <= 0 {
+			break
+		}
+		return n * u.mult
+	}
+	r.bad(name, "must be a size such as 96MiB (got %q)", s)
+	return 0
+}
+
+func (r *reader) positiveInt(name string, def int) int {
+	s := r.str(name, strconv.Itoa(def))
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		r.bad(name, "must be a whole number of at least 1 (got %q)", s)
+	}
+	return n
+}
+
+func (r *reader) nonNegativeInt(name string, def int) int {
+	s := r.str(name, strconv.Itoa(def))
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		r.bad(name, "must be a whole number of at least 0 (got %q)", s)
+	}
+	return n
+}
+
+// days reads a duration that may also be given in days, such as 90d.
+func (r *reader) days(name, def string) time.Duration {
+	s := r.str(name, def)
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if d, err := strconv.Atoi(n); err == nil && d > 0 {
+			return time.Duration(d) * 24 * time.Hour
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d
+	}
+	r.bad(name, "must be a positive number of days such as 90d, or a duration such as 720h (got %q)", s)
+	return 0
 }
