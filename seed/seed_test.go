@@ -23,7 +23,7 @@ func TestDemoClinic(t *testing.T) {
 	_, key, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
 	accounts := auth.NewService(st, config.JWT{Issuer: "i", Audience: "a", AccessTTL: time.Minute, RefreshTTL: time.Hour,
-		SigningKey: config.SigningKey{ID: "k", Key: key}, VerifyKeys: map[string]ed25519.PublicKey{"k": key.Public().(ed25519.PublicKey)}}, time.Now)
+		SigningKey: config.SigningKey{ID: "k", Key: key}, VerifyKeys: map[string]ed25519.PublicKey{"k": key.Public().(ed25519.PublicKey)}}, time.Now, auth.Options{})
 	// A Monday, so that the closed day (two working days on) is Wednesday.
 	now := time.Date(2030, 1, 7, 6, 0, 0, 0, time.UTC)
 
@@ -47,11 +47,15 @@ func TestDemoClinic(t *testing.T) {
 	}
 	require.Equal(t, []int{15, 30, 60}, lengths)
 
-	// The demo logins work.
-	_, err = accounts.Login(ctx, seed.PatientEmail, seed.PatientPassword)
+	// The demo logins work, and the demo patient may book at once: both channels are verified.
+	_, err = accounts.Login(ctx, auth.LoginInput{Email: seed.PatientEmail, Password: seed.PatientPassword})
 	require.NoError(t, err)
+	patient, err := st.GetUserByEmail(ctx, seed.PatientEmail)
+	require.NoError(t, err)
+	require.True(t, patient.EmailVerified && patient.PhoneVerified)
+	require.NoError(t, accounts.RequireVerifiedContact(ctx, patient.ID))
 	for _, email := range seed.Doctors() {
-		_, err = accounts.Login(ctx, email, seed.DoctorPassword)
+		_, err = accounts.Login(ctx, auth.LoginInput{Email: email, Password: seed.DoctorPassword})
 		require.NoError(t, err, email)
 	}
 

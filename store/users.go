@@ -9,12 +9,13 @@ import (
 	"github.com/clinicbook/booking/domain"
 )
 
-const userColumns = `id, email, password_hash, name, phone, role, created_at`
+const userColumns = `id, email, password_hash, name, phone, role, created_at,
+	email_verified_at IS NOT NULL, phone_verified_at IS NOT NULL`
 
 func scanUser(row pgx.CollectableRow) (domain.User, error) {
 	var u domain.User
 	var role string
-	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Name, &u.Phone, &role, &u.CreatedAt)
+	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Name, &u.Phone, &role, &u.CreatedAt, &u.EmailVerified, &u.PhoneVerified)
 	u.Role = domain.Role(role)
 	return u, err
 }
