@@ -1,15 +1,20 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/clinicbook/booking/domain"
 )
 
 // Password length bounds, in characters. The upper bound keeps a hostile caller from making
@@ -113,4 +118,111 @@ func parseHash(hash string) (argon2Params, []byte, []byte, error) {
 		return p, nil, nil, errBadHash
 	}
 	return p, salt, key, nil
+}
+
+// DefaultHashMemory is the password-hashing budget when none is configured: two hashes at once.
+const DefaultHashMemory = 96 << 20
+
+// hashMemory is what one hash with defaultParams allocates, in bytes.
+var hashMemory = int64(defaultParams.memory) << 10
+
+// hashFootprint is what one hash costs the budget: its memory, and as much again, because
+// what a finished hash allocated stays on the heap as garbage until the next collection, and
+// with GOGC=100 the heap grows to twice what was live before one runs. Measured under a login
+// storm: resident memory rose by 2 x 19 MiB per hash allowed to run at once.
+var hashFootprint = 2 * hashMemory
+
+// errHashBusy answers a login or sign-up that found every hashing slot taken. The client may
+// well succeed a second later; what it must not do is make us queue without bound.
+var errHashBusy = &domain.Error{Kind: domain.KindUnavailable, RetryAfterSeconds: 1,
+	Message: "too many sign-ins at this moment; try again shortly"}
+
+// hashLimiter bounds the memory that password hashing holds at once. Each argon2id run
+// allocates its whole memory cost up front, so a flood of logins (even for unknown emails,
+// which hash a dummy) would otherwise take the process past its container's limit.
+//
+// It is a weighted semaphore that does not queue: a caller waits at most wait for its slots,
+// and then gives up with errHashBusy.
+type hashLimiter struct {
+	slots int
+	wait  time.Duration
+
+	mu    sync.Mutex
+	free  int
+	freed chan struct{} // closed, and replaced, whenever slots are released
+}
+
+func newHashLimiter(budget int64, wait time.Duration) *hashLimiter {
+	slots := max(int(budget/hashFootprint), 1)
+	return &hashLimiter{slots: slots, wait: wait, free: slots, freed: make(chan struct{})}
+}
+
+// weight is how many slots a hash with memory KiB takes (a slot holds one of today's): stored
+// hashes may carry a higher cost. A hash heavier than the whole budget takes all of it and runs
+// alone.
+func (l *hashLimiter) weight(memoryKiB uint32) int {
+	n := int((int64(memoryKiB)<<10 + hashMemory - 1) / hashMemory)
+	return min(max(n, 1), l.slots)
+}
+
+// acquire takes n slots, waiting at most l.wait for them; the caller must release them.
+func (l *hashLimiter) acquire(ctx context.Context, n int) error {
+	var timeout <-chan time.Time
+	for {
+		l.mu.Lock()
+		if l.free >= n {
+			l.free -= n
+			l.mu.Unlock()
+			return nil
+		}
+		freed := l.freed
+		l.mu.Unlock()
+		if timeout == nil {
+			if l.wait <= 0 {
+				return errHashBusy
+			}
+			t := time.NewTimer(l.wait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-freed:
+		case <-timeout:
+			return errHashBusy
+		case <-ctx.Done():
+			return fmt.Errorf("wait to hash a password: %w", ctx.Err())
+		}
+	}
+}
+
+func (l *hashLimiter) release(n int) {
+	l.mu.Lock()
+	l.free += n
+	close(l.freed)
+	l.freed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// hash is HashPassword within the budget.
+func (l *hashLimiter) hash(ctx context.Context, pw string) (string, error) {
+	n := l.weight(defaultParams.memory)
+	if err := l.acquire(ctx, n); err != nil {
+		return "", err
+	}
+	defer l.release(n)
+	return HashPassword(pw)
+}
+
+// check is CheckPassword within the budget. A malformed hash matches nothing and costs nothing.
+func (l *hashLimiter) check(ctx context.Context, hash, pw string) (bool, error) {
+	p, _, _, err := parseHash(hash)
+	if err != nil {
+		return false, nil
+	}
+	n := l.weight(p.memory)
+	if err := l.acquire(ctx, n); err != nil {
+		return false, err
+	}
+	defer l.release(n)
+	return CheckPassword(hash, pw), nil
 }
