@@ -34,6 +34,9 @@ type HoldInput struct {
 	Start      time.Time `json:"start"`
 	Notes      string    `json:"notes,omitempty"`
 	ExpiresAt  time.Time `json:"expires_at"`
+	// MaxActive caps the patient's future held or confirmed bookings; 0 keeps the older
+	// cap on holds alone (store.MaxHoldsPerPatient).
+	MaxActive int `json:"max_active,omitempty"`
 }
 
 // HoldSlot writes the held booking. It refuses, without retrying, a start that is not one of
@@ -52,7 +55,7 @@ func (a *Activities) HoldSlot(ctx context.Context, in HoldInput) (domain.Booking
 		ID: in.BookingID, ProviderID: in.ProviderID, ServiceID: in.ServiceID, PatientID: in.PatientID,
 		Start: in.Start, End: in.Start.Add(svc.Duration()), HoldExpiresAt: &exp, Notes: in.Notes,
 	}
-	held, err := a.Store.CreateHold(ctx, b, store.EventInput{Key: "status:held", Type: "status",
+	held, err := a.Store.CreateHold(ctx, b, in.MaxActive, store.EventInput{Key: "status:held", Type: "status",
 		Detail: map[string]any{"status": domain.StatusHeld, "hold_expires_at": exp}})
 	if err != nil {
 		return domain.Booking{}, activityError(err)
@@ -91,6 +94,7 @@ type StatusInput struct {
 	From       []domain.Status `json:"from"`
 	To         domain.Status   `json:"to"`
 	Reason     string          `json:"reason,omitempty"`
+	ReasonCode string          `json:"reason_code,omitempty"`
 	LateCancel bool            `json:"late_cancel,omitempty"`
 	By         string          `json:"by,omitempty"`
 	// EventKey names the change in the timeline; the same key is written once.
@@ -103,6 +107,9 @@ func (a *Activities) SetStatus(ctx context.Context, in StatusInput) (domain.Book
 	if in.Reason != "" {
 		detail["reason"] = in.Reason
 	}
+	if in.ReasonCode != "" {
+		detail["reason_code"] = in.ReasonCode
+	}
 	if in.LateCancel {
 		detail["late"] = true
 	}
@@ -110,7 +117,7 @@ func (a *Activities) SetStatus(ctx context.Context, in StatusInput) (domain.Book
 		detail["by"] = in.By
 	}
 	b, err := a.Store.ChangeStatus(ctx, store.StatusChange{
-		BookingID: in.BookingID, From: in.From, To: in.To, Reason: in.Reason, LateCancel: in.LateCancel,
+		BookingID: in.BookingID, From: in.From, To: in.To, Reason: in.Reason, ReasonCode: in.ReasonCode, LateCancel: in.LateCancel,
 		Event: store.EventInput{Key: in.EventKey, Type: "status", Detail: detail},
 	})
 	if err != nil {

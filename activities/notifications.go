@@ -85,6 +85,11 @@ func (a *Activities) SendNotification(ctx context.Context, in NotifyInput) (Noti
 		result.Status = store.NotificationFailed
 		return result, a.Store.MarkNotificationFailed(ctx, n.ID, "the patient has no "+in.Channel+" address")
 	}
+	if n.Status == store.NotificationPending && !contactVerified(patient, in.Channel) {
+		// The address may be anyone's: whoever signed up typed it in.
+		result.Status = store.NotificationSkipped
+		return result, a.Store.MarkNotificationSkipped(ctx, n.ID, "the patient's "+in.Channel+" is not verified")
+	}
 	if n.Status == store.NotificationPending {
 		if why := overtaken(b, in, a.Now()); why != "" {
 			result.Status = store.NotificationSkipped
@@ -128,6 +133,14 @@ func (a *Activities) SendNotification(ctx context.Context, in NotifyInput) (Noti
 	}
 	result.Status = store.NotificationSent
 	return result, a.Store.MarkNotificationSent(ctx, n.ID, providerID)
+}
+
+// contactVerified reports whether the patient proved they read channel's address.
+func contactVerified(u domain.User, channel string) bool {
+	if channel == domain.ChannelSMS {
+		return u.PhoneVerified
+	}
+	return u.EmailVerified
 }
 
 // overtaken says why a message no longer fits the booking, "" when it still does. Sends retry
@@ -177,7 +190,7 @@ func (a *Activities) render(ctx context.Context, b domain.Booking, patient domai
 	}
 	d := notify.MessageData{
 		BookingID: b.ID, PatientName: patient.Name, ProviderName: prov.Name, ServiceName: svc.Name,
-		Start: b.Start, End: b.End, TimeZone: prov.TimeZone, Reminder: in.Variant, Reason: b.CancelReason, OldStart: in.OldStart,
+		Start: b.Start, End: b.End, TimeZone: prov.TimeZone, Reminder: in.Variant, Reason: domain.CancelReasonText(b.CancelReasonCode), OldStart: in.OldStart,
 		Organizer: a.Organizer, PatientEmail: patient.Email,
 		// No "manage your booking" link: the API has no page for people to land on, only JSON
 		// behind a token; a frontend's address would go here.

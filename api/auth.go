@@ -14,6 +14,7 @@ func (s *Server) authRoutes(public, authed func(path string, h http.HandlerFunc,
 	public("/auth/refresh", s.refresh, http.MethodPost)
 	public("/auth/logout", s.logout, http.MethodPost)
 	authed("/me", s.me, http.MethodGet)
+	s.verifyRoutes(authed)
 }
 
 // userResponse is the account as the API shows it; the password hash never leaves.
@@ -23,10 +24,14 @@ type userResponse struct {
 	Name  string      `json:"name"`
 	Phone string      `json:"phone"`
 	Role  domain.Role `json:"role"`
+
+	EmailVerified bool `json:"email_verified"`
+	PhoneVerified bool `json:"phone_verified"`
 }
 
 func toUserResponse(u domain.User) userResponse {
-	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Phone: u.Phone, Role: u.Role}
+	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Phone: u.Phone, Role: u.Role,
+		EmailVerified: u.EmailVerified, PhoneVerified: u.PhoneVerified}
 }
 
 type registerRequest struct {
@@ -57,6 +62,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	// The service checks every field, missing ones included, and lists all that are bad.
 	u, tokens, err := s.Accounts.Register(r.Context(), auth.RegisterInput{
 		Email: req.Email, Password: req.Password, Name: req.Name, Phone: req.Phone,
+		ClientAddr: clientIP(r, s.Config.Limits.TrustedProxies).String(),
 	})
 	if err != nil {
 		writeError(w, r, err)
@@ -87,7 +93,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	tokens, err := s.Accounts.Login(r.Context(), req.Email, req.Password)
+	tokens, err := s.Accounts.Login(r.Context(), auth.LoginInput{
+		Email: req.Email, Password: req.Password, ClientAddr: clientIP(r, s.Config.Limits.TrustedProxies).String(),
+	})
 	if err != nil {
 		writeError(w, r, err)
 		return

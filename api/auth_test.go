@@ -32,7 +32,7 @@ func authTestServer(t *testing.T) *httptest.Server {
 		VerifyKeys: map[string]ed25519.PublicKey{"k1": key.Public().(ed25519.PublicKey)},
 	}
 	st := store.New(storetest.New(t))
-	srv := &api.Server{Store: st, Accounts: auth.NewService(st, jwtCfg, nil), Config: config.Config{JWT: jwtCfg}}
+	srv := &api.Server{Store: st, Accounts: auth.NewService(st, jwtCfg, nil, auth.Options{}), Config: config.Config{JWT: jwtCfg}}
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return ts

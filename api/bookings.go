@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -35,18 +36,20 @@ type bookingView struct {
 	PatientID     string        `json:"patient_id"`
 	Notes         string        `json:"notes,omitempty"`
 	CancelReason  string        `json:"cancel_reason,omitempty"`
-	LateCancel    bool          `json:"late_cancel,omitempty"`
-	Revision      int           `json:"revision"`
-	CreatedAt     time.Time     `json:"created_at"`
-	UpdatedAt     time.Time     `json:"updated_at"`
-	Events        []eventView   `json:"events,omitempty"`
+	// CancelReasonCode is the reason staff gave, one of the fixed list.
+	CancelReasonCode string      `json:"cancel_reason_code,omitempty"`
+	LateCancel       bool        `json:"late_cancel,omitempty"`
+	Revision         int         `json:"revision"`
+	CreatedAt        time.Time   `json:"created_at"`
+	UpdatedAt        time.Time   `json:"updated_at"`
+	Events           []eventView `json:"events,omitempty"`
 }
 
 func viewOf(b domain.Booking) bookingView {
 	v := bookingView{
 		ID: b.ID, Status: b.Status, Start: b.Start.UTC(), End: b.End.UTC(),
 		ProviderID: b.ProviderID, ServiceID: b.ServiceID, PatientID: b.PatientID, Notes: b.Notes,
-		CancelReason: b.CancelReason, LateCancel: b.LateCancel, Revision: b.Revision,
+		CancelReason: b.CancelReason, CancelReasonCode: b.CancelReasonCode, LateCancel: b.LateCancel, Revision: b.Revision,
 		CreatedAt: b.CreatedAt.UTC(), UpdatedAt: b.UpdatedAt.UTC(),
 	}
 	if b.HoldExpiresAt != nil && b.Status == domain.StatusHeld {
@@ -119,7 +122,15 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	me := caller(r)
 	req, start, err := readCreateBooking(w, r, me)
+	if err == nil {
+		err = s.withinHorizon(start)
+	}
 	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	// A patient the clinic may write to nowhere is refused before anything is held.
+	if err := s.Accounts.RequireVerifiedContact(ctx, req.PatientID); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -175,16 +186,31 @@ func requestHash(req createBookingRequest, start time.Time) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// policy is the timing every new booking is made under.
-func (s *Server) policy() workflows.Policy {
-	return workflows.Policy{
-		HoldTTL:          s.Config.HoldTTL,
-		ReminderOffsets:  s.Config.ReminderOffsets,
-		NoShowGrace:      s.Config.NoShowGrace,
-		LateCancelWindow: s.Config.LateCancelWindow,
-		CheckInEarly:     time.Hour,
-		HoldRequestWait:  time.Minute,
+// withinHorizon refuses a start further ahead than bookings may be made, so that one account
+// cannot take a doctor's calendar for years to come.
+func (s *Server) withinHorizon(start time.Time) error {
+	h := s.Config.Limits.BookingHorizon
+	if h <= 0 || !start.After(s.now().Add(h)) {
+		return nil
 	}
+	days := int(h / (24 * time.Hour))
+	return &domain.Error{Kind: domain.KindUnprocessable, Message: fmt.Sprintf("bookings can be made at most %d days ahead", days),
+		Fields: []domain.FieldError{{Field: "start", Message: fmt.Sprintf("more than %d days ahead", days)}}}
+}
+
+// policy is the timing and the limits every new booking is made under.
+func (s *Server) policy() workflows.Policy {
+	p := workflows.Policy{
+		HoldTTL:           s.Config.HoldTTL,
+		ReminderOffsets:   s.Config.ReminderOffsets,
+		NoShowGrace:       s.Config.NoShowGrace,
+		LateCancelWindow:  s.Config.LateCancelWindow,
+		CheckInEarly:      time.Hour,
+		HoldRequestWait:   time.Minute,
+		MaxActiveBookings: s.Config.Limits.MaxActiveBookings,
+		MaxReschedules:    &s.Config.Limits.MaxReschedules,
+	}
+	return p
 }
 
 // hold starts the workflow and waits for the hold update's answer.
@@ -289,7 +315,10 @@ func (s *Server) loadVisible(ctx context.Context, me domain.Principal, id string
 // command runs one booking update for callers with one of roles. done is the status the
 // command leads to: a command repeated once the workflow has closed in that status (a retried
 // cancel) answers with the booking rather than an error.
-func (s *Server) command(w http.ResponseWriter, r *http.Request, name string, arg any, done domain.Status, roles ...domain.Role) {
+//
+// check, when not nil, refuses the command from the booking as stored, before the workflow is
+// asked: limits the API can tell without it.
+func (s *Server) command(w http.ResponseWriter, r *http.Request, name string, arg any, done domain.Status, check func(domain.Booking) error, roles ...domain.Role) {
 	ctx := r.Context()
 	me := caller(r)
 	b, err := s.loadVisible(ctx, me, mux.Vars(r)["id"])
@@ -300,6 +329,18 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, name string, ar
 	if err := requireRole(r, roles...); err != nil {
 		writeError(w, r, err)
 		return
+	}
+	if done != "" && b.Status == done {
+		// A repeat of a command that took effect: the database answers, and the workflow's
+		// history does not grow with every retry.
+		writeJSON(w, http.StatusOK, viewOf(b))
+		return
+	}
+	if check != nil {
+		if err := check(b); err != nil {
+			writeError(w, r, err)
+			return
+		}
 	}
 	var out domain.Booking
 	if err := s.update(ctx, workflows.BookingWorkflowID(b.ID), "", name, "", arg, &out); err != nil {
@@ -320,22 +361,44 @@ func (s *Server) confirmBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.command(w, r, workflows.UpdateConfirm, nil, domain.StatusConfirmed, domain.RolePatient, domain.RoleAdmin)
+	s.command(w, r, workflows.UpdateConfirm, nil, domain.StatusConfirmed, nil, domain.RolePatient, domain.RoleAdmin)
 }
 
 func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Reason string `json:"reason"`
+		Reason     string `json:"reason"`
+		ReasonCode string `json:"reason_code"`
 	}
 	if err := decode(w, r, &req, true); err != nil {
 		writeError(w, r, err)
 		return
 	}
+	var fe domain.FieldErrors
 	if len(req.Reason) > 500 {
-		writeError(w, r, domain.Invalid("the reason is too long", domain.FieldError{Field: "reason", Message: "at most 500 characters"}))
+		fe.Add("reason", "at most 500 characters")
+	}
+	if req.ReasonCode != "" {
+		switch {
+		case caller(r).Role != domain.RoleAdmin:
+			fe.Add("reason_code", "only staff give a reason code; patients may write a reason")
+		case domain.CancelReasonText(req.ReasonCode) == "":
+			fe.Add("reason_code", "must be one of %s", strings.Join(cancelReasonCodes(), ", "))
+		}
+	}
+	if err := fe.Err("the cancellation is not valid"); err != nil {
+		writeError(w, r, err)
 		return
 	}
-	s.command(w, r, workflows.UpdateCancel, workflows.CancelRequest{Reason: req.Reason, By: caller(r).UserID}, domain.StatusCancelled, domain.RolePatient, domain.RoleAdmin)
+	s.command(w, r, workflows.UpdateCancel, workflows.CancelRequest{Reason: req.Reason, ReasonCode: req.ReasonCode, By: caller(r).UserID},
+		domain.StatusCancelled, nil, domain.RolePatient, domain.RoleAdmin)
+}
+
+func cancelReasonCodes() []string {
+	codes := make([]string, len(domain.CancelReasons))
+	for i, r := range domain.CancelReasons {
+		codes[i] = r.Code
+	}
+	return codes
 }
 
 func (s *Server) rescheduleBooking(w http.ResponseWriter, r *http.Request) {
@@ -348,11 +411,25 @@ func (s *Server) rescheduleBooking(w http.ResponseWriter, r *http.Request) {
 	}
 	var fe domain.FieldErrors
 	start := parseRFC3339(req.Start, "start", &fe)
-	if err := fe.Err("the new time is not valid"); err != nil {
+	err := fe.Err("the new time is not valid")
+	if err == nil {
+		err = s.withinHorizon(start)
+	}
+	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.command(w, r, workflows.UpdateReschedule, workflows.RescheduleRequest{Start: start, By: caller(r).UserID}, "", domain.RolePatient, domain.RoleAdmin)
+	s.command(w, r, workflows.UpdateReschedule, workflows.RescheduleRequest{Start: start, By: caller(r).UserID}, "", s.rescheduleLimit,
+		domain.RolePatient, domain.RoleAdmin)
+}
+
+// rescheduleLimit refuses moving a booking that has been moved as often as allowed: each move
+// sends messages and grows the workflow's history.
+func (s *Server) rescheduleLimit(b domain.Booking) error {
+	if max := s.policy().MaxReschedules; max != nil && b.Revision >= *max {
+		return domain.Errorf(domain.KindConflict, "this booking has been moved as often as allowed (%d); cancel it and book a new time", b.Revision)
+	}
+	return nil
 }
 
 func (s *Server) checkInBooking(w http.ResponseWriter, r *http.Request) {
@@ -360,7 +437,7 @@ func (s *Server) checkInBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.command(w, r, workflows.UpdateCheckIn, workflows.CheckInRequest{By: caller(r).UserID}, domain.StatusCheckedIn, domain.RoleProvider, domain.RoleAdmin)
+	s.command(w, r, workflows.UpdateCheckIn, workflows.CheckInRequest{By: caller(r).UserID}, domain.StatusCheckedIn, nil, domain.RoleProvider, domain.RoleAdmin)
 }
 
 // eventView is one timeline entry: a recorded event or a notification with its delivery state.

@@ -50,9 +50,15 @@ func (s *Server) createProvider(w http.ResponseWriter, r *http.Request) {
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" || len(req.Name) > 200 {
 		fe.Add("name", "required, at most 200 characters")
+	} else if domain.HasControl(req.Name) {
+		// Names reach message subjects and calendar invites, where a line break is a new
+		// header or property.
+		fe.Add("name", "must not contain control characters such as line breaks")
 	}
 	if len(req.Specialty) > 200 {
 		fe.Add("specialty", "at most 200 characters")
+	} else if domain.HasControl(req.Specialty) {
+		fe.Add("specialty", "must not contain control characters such as line breaks")
 	}
 	if _, err := time.LoadLocation(req.TimeZone); err != nil || req.TimeZone == "" || req.TimeZone == "Local" {
 		fe.Add("time_zone", "must be an IANA time zone such as Europe/Berlin")
@@ -217,6 +223,10 @@ func (s *Server) createService(w http.ResponseWriter, r *http.Request) {
 	req.Name = strings.TrimSpace(req.Name)
 	if req.Name == "" || len(req.Name) > 200 {
 		fe.Add("name", "required, at most 200 characters")
+	} else if domain.HasControl(req.Name) {
+		// Names reach message subjects and calendar invites, where a line break is a new
+		// header or property.
+		fe.Add("name", "must not contain control characters such as line breaks")
 	}
 	if req.DurationMinutes < 5 || req.DurationMinutes > 480 || req.DurationMinutes%5 != 0 {
 		fe.Add("duration_minutes", "must be a multiple of 5 between 5 and 480")

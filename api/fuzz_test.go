@@ -71,7 +71,7 @@ func FuzzRegisterBody(f *testing.F) {
 	jwtCfg := config.JWT{Issuer: "i", Audience: "a", AccessTTL: time.Minute, RefreshTTL: time.Hour,
 		SigningKey: config.SigningKey{ID: "k", Key: key}, VerifyKeys: map[string]ed25519.PublicKey{"k": key.Public().(ed25519.PublicKey)}}
 	st := store.New(pool)
-	srv := &Server{Store: st, Accounts: auth.NewService(st, jwtCfg, time.Now), Metrics: NewRegistry(nil)}
+	srv := &Server{Store: st, Accounts: auth.NewService(st, jwtCfg, time.Now, auth.Options{}), Metrics: NewRegistry(nil)}
 	h := srv.Handler()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		r := httptest.NewRequest(http.MethodPost, "/v1/auth/register", bytes.NewReader(body)).WithContext(context.Background())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -20,8 +21,9 @@ type Registry struct {
 	latency  *prometheus.HistogramVec
 }
 
-// NewRegistry creates the API's metrics. countByStatus, when set, is asked at every scrape
-// for the number of bookings in each status.
+// NewRegistry creates the API's metrics. countByStatus, when set, gives the number of
+// bookings in each status; it is asked at most once per bookingsCountTTL, however often
+// Prometheus (or several) scrape.
 func NewRegistry(countByStatus func(ctx context.Context) (map[string]int, error)) *Registry {
 	m := &Registry{
 		reg: prometheus.NewRegistry(),
@@ -74,21 +76,33 @@ func (m *Registry) middleware(router *mux.Router) func(http.Handler) http.Handle
 
 var bookingsDesc = prometheus.NewDesc("booking_bookings", "Bookings by status.", []string{"status"}, nil)
 
+// bookingsCountTTL is how long a count of bookings by status is reused.
+const bookingsCountTTL = 30 * time.Second
+
 type bookingsCollector struct {
 	count func(ctx context.Context) (map[string]int, error)
+
+	mu     sync.Mutex
+	at     time.Time
+	counts map[string]int
 }
 
 func (c *bookingsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- bookingsDesc }
 
 func (c *bookingsCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	counts, err := c.count(ctx)
-	if err != nil {
-		ch <- prometheus.NewInvalidMetric(bookingsDesc, err)
-		return
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.counts == nil || time.Since(c.at) > bookingsCountTTL {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		counts, err := c.count(ctx)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(bookingsDesc, err)
+			return
+		}
+		c.counts, c.at = counts, time.Now()
 	}
-	for status, n := range counts {
+	for status, n := range c.counts {
 		ch <- prometheus.MustNewConstMetric(bookingsDesc, prometheus.GaugeValue, float64(n), status)
 	}
 }

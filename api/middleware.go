@@ -81,6 +81,15 @@ func withAccessLog(next http.Handler) http.Handler {
 	})
 }
 
+// withSecurityHeaders stops browsers from guessing content types: a JSON answer holding a
+// user's text must never be run as HTML or script.
+func withSecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // withRecovery turns a panic into a logged 500 problem instead of a dropped connection.
 func withRecovery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -132,6 +141,9 @@ func (s *Server) requireAuth(next http.Handler) http.Handler {
 			writeError(w, r, err)
 			return
 		}
+		// Whatever answers an authenticated request is someone's own: no cache, shared or
+		// the browser's, may keep it.
+		w.Header().Set("Cache-Control", "no-store")
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyPrincipal, p)))
 	})
 }

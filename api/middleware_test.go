@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -76,13 +77,34 @@ func TestPanicsBecomeProblems(t *testing.T) {
 }
 
 func TestMetricsScrape(t *testing.T) {
-	h := (&Server{Metrics: NewRegistry(nil)}).Handler()
-	serve(t, h, http.MethodGet, "/healthz", "")
-	w := serve(t, h, http.MethodGet, "/metrics", "")
+	srv := &Server{Metrics: NewRegistry(nil)}
+	h := srv.Handler()
+	w := serve(t, h, http.MethodGet, "/healthz", "")
+	require.Equal(t, "nosniff", w.Header().Get("X-Content-Type-Options"))
+	// Metrics are served on the operations address only, never on the public port.
+	w = serve(t, h, http.MethodGet, "/metrics", "")
+	require.Equal(t, http.StatusNotFound, w.Code)
+	w = serve(t, srv.OpsHandler(), http.MethodGet, "/metrics", "")
 	require.Equal(t, http.StatusOK, w.Code)
 	body := w.Body.String()
 	require.Contains(t, body, `booking_http_requests_total{code="200",method="GET",route="/healthz"} 1`)
 	require.Contains(t, body, "booking_http_request_duration_seconds_bucket")
+}
+
+// The bookings gauge asks the database at most once per bookingsCountTTL, however often it
+// is scraped: a full count on every scrape is what made it expensive.
+func TestBookingsGaugeIsCached(t *testing.T) {
+	calls := 0
+	reg := NewRegistry(func(context.Context) (map[string]int, error) {
+		calls++
+		return map[string]int{"held": calls}, nil
+	})
+	h := (&Server{Metrics: reg}).OpsHandler()
+	for range 3 {
+		w := serve(t, h, http.MethodGet, "/metrics", "")
+		require.Contains(t, w.Body.String(), `booking_bookings{status="held"} 1`)
+	}
+	require.Equal(t, 1, calls)
 }
 
 func TestDecodeRefusesNUL(t *testing.T) {

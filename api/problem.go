@@ -32,6 +32,8 @@ var kindStatus = map[domain.Kind]int{
 	domain.KindRateLimited:   http.StatusTooManyRequests,
 	domain.KindUnavailable:   http.StatusServiceUnavailable,
 	domain.KindInternal:      http.StatusInternalServerError,
+
+	domain.KindVerificationRequired: http.StatusForbidden,
 }
 
 // asDomainError finds the domain error in err: ours directly, or one that crossed Temporal as
@@ -75,7 +77,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, de *domain.Error) {
 
 // writeProblemStatus answers with de under a status of the caller's choosing.
 func writeProblemStatus(w http.ResponseWriter, r *http.Request, status int, de *domain.Error) {
-	if de.Kind == domain.KindRateLimited && de.RetryAfterSeconds > 0 {
+	// A 503 may say when to come back too: password hashing turns logins away for a moment
+	// when its memory budget is taken.
+	if (de.Kind == domain.KindRateLimited || de.Kind == domain.KindUnavailable) && de.RetryAfterSeconds > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(de.RetryAfterSeconds))
 	}
 	p := problem{

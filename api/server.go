@@ -29,6 +29,8 @@ type Server struct {
 	Ready func(ctx context.Context) error
 	// Metrics is created by Handler when nil.
 	Metrics *Registry
+	// Codes sends contact verification codes (notify.CodeSender).
+	Codes auth.CodeSender
 }
 
 // Handler is the whole API: every route behind the common middleware.
@@ -42,7 +44,6 @@ func (s *Server) Handler() http.Handler {
 
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
-	r.Handle("/metrics", s.Metrics.Handler()).Methods(http.MethodGet)
 	r.HandleFunc("/openapi.yaml", serveOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/docs", serveDocs).Methods(http.MethodGet)
 
@@ -77,7 +78,20 @@ func (s *Server) Handler() http.Handler {
 	public("/webhooks/twilio/status", s.twilioStatus, http.MethodPost)
 	public("/webhooks/twilio/inbound", s.twilioInbound, http.MethodPost)
 
-	return chain(r, withRequestID, withAccessLog, withRecovery, withCORS, s.Metrics.middleware(r))
+	return chain(r, withRequestID, withSecurityHeaders, withAccessLog, withRecovery, withCORS, s.Metrics.middleware(r))
+}
+
+// OpsHandler is what the operations address serves: /metrics, which tells anyone who can read
+// it how busy the clinic is and so stays off the public port, and the health checks.
+func (s *Server) OpsHandler() http.Handler {
+	if s.Metrics == nil {
+		s.Metrics = NewRegistry(s.Store.CountByStatus)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.Metrics.Handler())
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	return withSecurityHeaders(mux)
 }
 
 func (s *Server) now() time.Time {

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"encoding/xml"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -66,17 +68,55 @@ type twimlResponse struct {
 	Message string   `xml:"Message,omitempty"`
 }
 
+// inboundHelp is the generic answer: to anything but C or X, and to anyone whose reply may
+// not act (a number nobody verified, a repeated delivery).
+const inboundHelp = "Reply C to confirm your booking or X to cancel it."
+
 // twilioInbound handles a patient's SMS reply: C confirms their next held booking, X cancels
-// their next booking, anything else gets a short help text.
+// their next booking, anything else gets a short help text. Only a number one account has
+// verified may act: anyone can type someone else's number in at sign-up. Each MessageSid acts
+// once, however often Twilio delivers it; a repeat is answered with the first reply.
 func (s *Server) twilioInbound(w http.ResponseWriter, r *http.Request) {
 	params, ok := s.twilioRequest(w, r)
 	if !ok {
 		return
 	}
 	ctx := r.Context()
-	from := params["From"]
+	from, sid := params["From"], params["MessageSid"]
+	if sid == "" || from == "" {
+		writeError(w, r, domain.Invalid("an inbound message needs MessageSid and From"))
+		return
+	}
+	first, stored, err := s.Store.ClaimInboundMessage(ctx, sid, from, s.now())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !first {
+		if stored == "" {
+			stored = inboundHelp
+		}
+		writeTwiML(w, stored)
+		return
+	}
+	reply := s.inboundReply(ctx, from, params["Body"])
+	// Stored on a context of its own: the reply was decided, whatever became of the request.
+	if err := s.Store.SetInboundReply(context.WithoutCancel(ctx), sid, reply); err != nil {
+		slog.WarnContext(ctx, "store inbound reply", "err", err)
+	}
+	writeTwiML(w, reply)
+}
+
+// inboundReply acts on an inbound SMS's body and returns the answer.
+func (s *Server) inboundReply(ctx context.Context, from, body string) string {
+	if verified, err := s.Store.PhoneVerified(ctx, from); err != nil || !verified {
+		if err != nil {
+			slog.WarnContext(ctx, "inbound sms: look up sender", "err", err)
+		}
+		return inboundHelp
+	}
 	var reply string
-	switch strings.ToUpper(strings.TrimSpace(params["Body"])) {
+	switch strings.ToUpper(strings.TrimSpace(body)) {
 	case "C":
 		b, err := s.Store.NextBookingByPhone(ctx, from, s.now(), domain.StatusHeld)
 		if err != nil {
@@ -103,8 +143,12 @@ func (s *Server) twilioInbound(w http.ResponseWriter, r *http.Request) {
 		}
 		reply = "Your booking is cancelled."
 	default:
-		reply = "Reply C to confirm your booking or X to cancel it."
+		reply = inboundHelp
 	}
+	return reply
+}
+
+func writeTwiML(w http.ResponseWriter, reply string) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(xml.Header))

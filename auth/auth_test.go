@@ -51,7 +51,7 @@ func newKey(t *testing.T) ed25519.PrivateKey {
 	return priv
 }
 
-func setup(t *testing.T) *env {
+func setup(t *testing.T, opts ...auth.Options) *env {
 	t.Helper()
 	oldKey, curKey := newKey(t), newKey(t)
 	cfg := config.JWT{
@@ -69,7 +69,11 @@ func setup(t *testing.T) *env {
 	// clock far from it would hide mistakes.
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	st := store.New(storetest.New(t))
-	return &env{svc: auth.NewService(st, cfg, c.Now), clock: c, cfg: cfg, oldKey: oldKey}
+	var o auth.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	return &env{svc: auth.NewService(st, cfg, c.Now, o), clock: c, cfg: cfg, oldKey: oldKey}
 }
 
 func (e *env) user(t *testing.T, email, password string, role domain.Role) domain.User {
@@ -138,7 +142,7 @@ func TestAuthenticate(t *testing.T) {
 	e := setup(t)
 	u := e.user(t, "doc@example.com", "s3cret-pass", domain.RoleProvider)
 
-	tokens, err := e.svc.Login(ctx, "Doc@Example.com", "s3cret-pass")
+	tokens, err := e.svc.Login(ctx, auth.LoginInput{Email: "Doc@Example.com", Password: "s3cret-pass"})
 	require.NoError(t, err)
 	require.Equal(t, "Bearer", tokens.TokenType)
 	require.Equal(t, 900, tokens.ExpiresIn)
@@ -211,10 +215,10 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 	e := setup(t)
 	u := e.user(t, "ann@example.com", "password-1", domain.RolePatient)
 
-	first, err := e.svc.Login(ctx, "ann@example.com", "password-1")
+	first, err := e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "password-1"})
 	require.NoError(t, err)
 	// A second, independent login: its family must survive the first one's revocation.
-	other, err := e.svc.Login(ctx, "ann@example.com", "password-1")
+	other, err := e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "password-1"})
 	require.NoError(t, err)
 
 	second, err := e.svc.Refresh(ctx, first.RefreshToken)
@@ -246,7 +250,7 @@ func TestRefreshExpires(t *testing.T) {
 	ctx := context.Background()
 	e := setup(t)
 	e.user(t, "ann@example.com", "password-1", domain.RolePatient)
-	tokens, err := e.svc.Login(ctx, "ann@example.com", "password-1")
+	tokens, err := e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "password-1"})
 	require.NoError(t, err)
 
 	e.clock.Advance(24*time.Hour + time.Second)
@@ -259,7 +263,7 @@ func TestConcurrentRefreshSucceedsOnce(t *testing.T) {
 	ctx := context.Background()
 	e := setup(t)
 	e.user(t, "ann@example.com", "password-1", domain.RolePatient)
-	tokens, err := e.svc.Login(ctx, "ann@example.com", "password-1")
+	tokens, err := e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "password-1"})
 	require.NoError(t, err)
 
 	const n = 8
@@ -290,9 +294,9 @@ func TestLogoutRevokesTheSession(t *testing.T) {
 	ctx := context.Background()
 	e := setup(t)
 	e.user(t, "ann@example.com", "password-1", domain.RolePatient)
-	a, err := e.svc.Login(ctx, "ann@example.com", "password-1")
+	a, err := e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "password-1"})
 	require.NoError(t, err)
-	b, err := e.svc.Login(ctx, "ann@example.com", "password-1")
+	b, err := e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "password-1"})
 	require.NoError(t, err)
 	a2, err := e.svc.Refresh(ctx, a.RefreshToken)
 	require.NoError(t, err)
@@ -317,53 +321,53 @@ func TestLoginThrottling(t *testing.T) {
 	e.user(t, "ann@example.com", "password-1", domain.RolePatient)
 
 	// Wrong password and unknown email get the same answer.
-	_, err := e.svc.Login(ctx, "ann@example.com", "wrong-password")
+	_, err := e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "wrong-password"})
 	wrongPw := requireKind(t, err, domain.KindUnauthorized)
-	_, err = e.svc.Login(ctx, "nobody@example.com", "wrong-password")
+	_, err = e.svc.Login(ctx, auth.LoginInput{Email: "nobody@example.com", Password: "wrong-password"})
 	unknown := requireKind(t, err, domain.KindUnauthorized)
 	require.Equal(t, "email or password is wrong", wrongPw.Message)
 	require.Equal(t, wrongPw.Message, unknown.Message)
 
 	// Four failures and then a success: the success clears the count.
 	for range 3 {
-		_, err = e.svc.Login(ctx, "ann@example.com", "wrong-password")
+		_, err = e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "wrong-password"})
 		requireKind(t, err, domain.KindUnauthorized)
 	}
-	_, err = e.svc.Login(ctx, "ann@example.com", "password-1")
+	_, err = e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "password-1"})
 	require.NoError(t, err)
 
 	// Five failures (the email's case does not matter) lock it; then even the right password
 	// is refused, before it is looked at.
 	for i := range 5 {
-		_, err = e.svc.Login(ctx, []string{"ann@example.com", "ANN@example.com"}[i%2], "wrong-password")
+		_, err = e.svc.Login(ctx, auth.LoginInput{Email: []string{"ann@example.com", "ANN@example.com"}[i%2], Password: "wrong-password"})
 		requireKind(t, err, domain.KindUnauthorized, "attempt %d", i+1)
 	}
-	_, err = e.svc.Login(ctx, "ann@example.com", "password-1")
+	_, err = e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "password-1"})
 	de := requireKind(t, err, domain.KindRateLimited)
 	require.Greater(t, de.RetryAfterSeconds, 0)
 	require.LessOrEqual(t, de.RetryAfterSeconds, 300)
 
 	e.clock.Advance(2 * time.Minute)
-	_, err = e.svc.Login(ctx, "ann@example.com", "password-1")
+	_, err = e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "password-1"})
 	de = requireKind(t, err, domain.KindRateLimited)
 	require.InDelta(t, 180, de.RetryAfterSeconds, 1)
 
 	// After the lock the right password works again.
 	e.clock.Advance(3*time.Minute + time.Second)
-	_, err = e.svc.Login(ctx, "ann@example.com", "password-1")
+	_, err = e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "password-1"})
 	require.NoError(t, err)
 
 	// Unknown emails are throttled the same way, so the lock does not reveal accounts.
 	for range 5 {
-		_, err = e.svc.Login(ctx, "nobody2@example.com", "guess")
+		_, err = e.svc.Login(ctx, auth.LoginInput{Email: "nobody2@example.com", Password: "guess"})
 		requireKind(t, err, domain.KindUnauthorized)
 	}
-	_, err = e.svc.Login(ctx, "nobody2@example.com", "guess")
+	_, err = e.svc.Login(ctx, auth.LoginInput{Email: "nobody2@example.com", Password: "guess"})
 	requireKind(t, err, domain.KindRateLimited)
 
 	// Failures spread out with gaps longer than the window never lock.
 	for range 7 {
-		_, err = e.svc.Login(ctx, "ann@example.com", "wrong-password")
+		_, err = e.svc.Login(ctx, auth.LoginInput{Email: "ann@example.com", Password: "wrong-password"})
 		requireKind(t, err, domain.KindUnauthorized)
 		e.clock.Advance(16 * time.Minute)
 	}
@@ -429,7 +433,7 @@ func TestEnsureAdmin(t *testing.T) {
 	e := setup(t)
 
 	require.NoError(t, e.svc.EnsureAdmin(ctx, "admin@example.com", "admin-pass-1"))
-	tokens, err := e.svc.Login(ctx, "admin@example.com", "admin-pass-1")
+	tokens, err := e.svc.Login(ctx, auth.LoginInput{Email: "admin@example.com", Password: "admin-pass-1"})
 	require.NoError(t, err)
 	p, err := e.svc.Authenticate(tokens.AccessToken)
 	require.NoError(t, err)
@@ -437,9 +441,9 @@ func TestEnsureAdmin(t *testing.T) {
 
 	// Running again, even with another password, leaves the account as it is.
 	require.NoError(t, e.svc.EnsureAdmin(ctx, "Admin@example.com", "another-pass"))
-	_, err = e.svc.Login(ctx, "admin@example.com", "admin-pass-1")
+	_, err = e.svc.Login(ctx, auth.LoginInput{Email: "admin@example.com", Password: "admin-pass-1"})
 	require.NoError(t, err)
-	_, err = e.svc.Login(ctx, "admin@example.com", "another-pass")
+	_, err = e.svc.Login(ctx, auth.LoginInput{Email: "admin@example.com", Password: "another-pass"})
 	requireKind(t, err, domain.KindUnauthorized)
 
 	require.Error(t, e.svc.EnsureAdmin(ctx, "new-admin@example.com", "short"))
@@ -451,7 +455,7 @@ func TestLoginWithMalformedEmail(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
 	for _, email := range []string{strings.Repeat("a", 10000) + "@example.com", "not an email", "Ann <ann@example.com>", "a\x00@example.com"} {
-		_, err := e.svc.Login(ctx, email, "whatever-1")
+		_, err := e.svc.Login(ctx, auth.LoginInput{Email: email, Password: "whatever-1"})
 		requireKind(t, err, domain.KindUnauthorized, email[:min(len(email), 20)])
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -20,8 +21,8 @@ import (
 	"github.com/clinicbook/booking/store"
 )
 
-// loginThrottle: five failed logins for an email, each within 15 minutes of the one before,
-// lock that email for five minutes.
+// loginThrottle: five failed logins for an email from one client address, each within 15
+// minutes of the one before, lock that email for that address for five minutes.
 var loginThrottle = store.LoginThrottle{MaxFailures: 5, Window: 15 * time.Minute, Lock: 5 * time.Minute}
 
 const maxNameLength = 200
@@ -29,11 +30,29 @@ const maxNameLength = 200
 // e164 is an international phone number: +, country code, subscriber number, 7 to 15 digits.
 var e164 = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
 
+// DefaultHashWait is how long a password hash waits for a free slot of the memory budget
+// before the request is answered 503: long enough to ride out a few logins at once, too short
+// to build a queue.
+const DefaultHashWait = 100 * time.Millisecond
+
+// Options are the service's limits. The zero Options hash within DefaultHashMemory and limit
+// no client address.
+type Options struct {
+	// Limits: Register and Login per client address, PasswordHashMemory (0 for
+	// DefaultHashMemory). The rest is not the service's business.
+	Limits config.Limits
+	// HashWait is how long a hash may wait for the budget (0 for DefaultHashWait, negative
+	// for not at all).
+	HashWait time.Duration
+}
+
 // Service registers users, logs them in and checks their tokens.
 type Service struct {
-	st  *store.Store
-	cfg config.JWT
-	now func() time.Time
+	st     *store.Store
+	cfg    config.JWT
+	now    func() time.Time
+	limits config.Limits
+	hashes *hashLimiter
 
 	// dummyHash is checked against when a login names no known user, so that answer takes
 	// as long as a wrong password and does not tell which emails have accounts.
@@ -42,12 +61,23 @@ type Service struct {
 }
 
 // NewService builds the service; now is the clock (time.Now when nil).
-func NewService(st *store.Store, cfg config.JWT, now func() time.Time) *Service {
+func NewService(st *store.Store, cfg config.JWT, now func() time.Time, opts Options) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{st: st, cfg: cfg, now: now}
+	budget := opts.Limits.PasswordHashMemory
+	if budget <= 0 {
+		budget = DefaultHashMemory
+	}
+	wait := opts.HashWait
+	if wait == 0 {
+		wait = DefaultHashWait
+	}
+	return &Service{st: st, cfg: cfg, now: now, limits: opts.Limits, hashes: newHashLimiter(budget, wait)}
 }
+
+// HashSlots is how many password hashes may run at once.
+func (s *Service) HashSlots() int { return s.hashes.slots }
 
 // RegisterInput is a patient's sign-up.
 type RegisterInput struct {
@@ -55,11 +85,17 @@ type RegisterInput struct {
 	Password string
 	Name     string
 	Phone    string
+	// ClientAddr is who asks (see the API's client address), for the per-address limit.
+	ClientAddr string
 }
 
-// Register creates a patient account and logs it in.
+// Register creates a patient account and logs it in. Sign-ups are limited per client address;
+// the limit is checked once the details are valid (a typo costs nothing) and before the
+// password is hashed.
 func (s *Service) Register(ctx context.Context, in RegisterInput) (domain.User, Tokens, error) {
-	u, err := s.createUser(ctx, in.Email, in.Password, in.Name, in.Phone, domain.RolePatient, true)
+	u, err := s.createUser(ctx, in.Email, in.Password, in.Name, in.Phone, domain.RolePatient, true, func() error {
+		return s.takeLimit(ctx, "register:"+in.ClientAddr, s.limits.Register, "too many sign-ups from your address; try again later")
+	})
 	if err != nil {
 		return domain.User{}, Tokens{}, err
 	}
@@ -73,10 +109,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (domain.User, 
 // CreateUser creates an account with any role, for providers' logins, the bootstrap admin and
 // tests. The phone is optional here.
 func (s *Service) CreateUser(ctx context.Context, email, password, name, phone string, role domain.Role) (domain.User, error) {
-	return s.createUser(ctx, email, password, name, phone, role, false)
+	return s.createUser(ctx, email, password, name, phone, role, false, nil)
 }
 
-func (s *Service) createUser(ctx context.Context, email, password, name, phone string, role domain.Role, phoneRequired bool) (domain.User, error) {
+// createUser checks the details, then runs admit (when not nil), then hashes and stores.
+func (s *Service) createUser(ctx context.Context, email, password, name, phone string, role domain.Role, phoneRequired bool, admit func() error) (domain.User, error) {
 	var fe domain.FieldErrors
 	email, msg := normalizeEmail(email)
 	if msg != "" {
@@ -90,6 +127,10 @@ func (s *Service) createUser(ctx context.Context, email, password, name, phone s
 		fe.Add("name", "required")
 	} else if utf8.RuneCountInString(name) > maxNameLength {
 		fe.Add("name", "must be at most %d characters", maxNameLength)
+	} else if domain.HasControl(name) {
+		// The name is the attendee's on calendar invites, where a line break would start
+		// a property of the caller's choosing.
+		fe.Add("name", "must not contain control characters such as line breaks")
 	}
 	phone = strings.TrimSpace(phone)
 	switch {
@@ -104,7 +145,12 @@ func (s *Service) createUser(ctx context.Context, email, password, name, phone s
 	if err := fe.Err("the account details are not valid"); err != nil {
 		return domain.User{}, err
 	}
-	hash, err := HashPassword(password)
+	if admit != nil {
+		if err := admit(); err != nil {
+			return domain.User{}, err
+		}
+	}
+	hash, err := s.hashes.hash(ctx, password)
 	if err != nil {
 		return domain.User{}, err
 	}
@@ -167,47 +213,138 @@ func (s *Service) Me(ctx context.Context, userID string) (domain.User, error) {
 
 var errWrongCredentials = &domain.Error{Kind: domain.KindUnauthorized, Message: "email or password is wrong"}
 
+// LoginInput is a login attempt.
+type LoginInput struct {
+	Email    string
+	Password string
+	// ClientAddr is who asks (see the API's client address): failures are counted per
+	// address, for the account and across accounts.
+	ClientAddr string
+}
+
 // Login checks an email and password and starts a session (a new refresh token family).
 //
-// The throttle is consulted before the password is looked at, so a locked email is refused
-// even with the right password; the attempt is counted up front and a success clears it. An
-// unknown email gets the same answer as a wrong password, after hashing a dummy password so
-// the two take about as long.
-func (s *Service) Login(ctx context.Context, email, password string) (Tokens, error) {
-	email, msg := normalizeEmail(email)
+// Two throttles are consulted before the password is looked at, both per client address: the
+// failed logins from that address across all accounts (so spraying one password over many
+// emails is slowed), and the failed logins for this email from that address (so guessing one
+// account's password locks the guesser out, not the owner at another address). A refused
+// attempt is refused even with the right password. Attempts are counted up front and a
+// success gives them back. An unknown email gets the same answer as a wrong password, after
+// hashing a dummy password so the two take about as long.
+func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
+	email, msg := normalizeEmail(in.Email)
 	if msg != "" {
 		// Not an address any account can have: nothing to count or look up.
 		return Tokens{}, errWrongCredentials
 	}
+	addrKey := "login:" + in.ClientAddr
+	if err := s.takeLimit(ctx, addrKey, s.limits.Login, "too many failed logins from your address; try again later"); err != nil {
+		return Tokens{}, err
+	}
+	tokens, err := s.login(ctx, email, in.Password, in.ClientAddr)
+	// A success, or an attempt turned away before its password was checked, is no failed login.
+	if err == nil || domain.IsKind(err, domain.KindUnavailable) {
+		s.giveBackLimit(ctx, addrKey, s.limits.Login)
+	}
+	return tokens, err
+}
+
+func (s *Service) login(ctx context.Context, email, password, clientAddr string) (Tokens, error) {
 	now := s.now()
-	lockedUntil, err := s.st.BeginLoginAttempt(ctx, email, now, loginThrottle)
+	lockedUntil, err := s.st.BeginLoginAttempt(ctx, email, clientAddr, now, loginThrottle)
 	if err != nil {
 		return Tokens{}, fmt.Errorf("login: %w", err)
 	}
 	if !lockedUntil.IsZero() {
-		retry := int(lockedUntil.Sub(now).Round(time.Second) / time.Second)
-		if retry < 1 {
-			retry = 1
-		}
-		return Tokens{}, &domain.Error{Kind: domain.KindRateLimited, RetryAfterSeconds: retry,
+		return Tokens{}, &domain.Error{Kind: domain.KindRateLimited, RetryAfterSeconds: retryAfter(lockedUntil.Sub(now)),
 			Message: "too many failed logins for this email; try again later"}
 	}
 
 	u, err := s.st.GetUserByEmail(ctx, email)
 	switch {
 	case domain.IsKind(err, domain.KindNotFound):
-		CheckPassword(s.dummy(), password)
+		if err := s.checkDummy(ctx, password); err != nil {
+			return Tokens{}, err
+		}
 		return Tokens{}, errWrongCredentials
 	case err != nil:
 		return Tokens{}, fmt.Errorf("login: %w", err)
 	}
-	if !CheckPassword(u.PasswordHash, password) {
+	ok, err := s.hashes.check(ctx, u.PasswordHash, password)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if !ok {
 		return Tokens{}, errWrongCredentials
 	}
-	if err := s.st.ClearLoginFailures(ctx, email); err != nil {
+	if err := s.st.ClearLoginFailures(ctx, email, clientAddr); err != nil {
 		return Tokens{}, fmt.Errorf("login: %w", err)
 	}
 	return s.startSession(ctx, u)
+}
+
+// takeLimit counts one event against the rate r under key, answering KindRateLimited with
+// the wait when it is over. An unlimited rate counts nothing.
+func (s *Service) takeLimit(ctx context.Context, key string, r config.Rate, message string) error {
+	if r.Unlimited() {
+		return nil
+	}
+	now := s.now()
+	ok, until, err := s.st.TakeRateLimit(ctx, key, r.N, r.Per, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &domain.Error{Kind: domain.KindRateLimited, RetryAfterSeconds: retryAfter(until.Sub(now)), Message: message}
+	}
+	return nil
+}
+
+// giveBackLimit returns an event that turned out not to count. It is best effort: failing,
+// the client is limited a little early, which is no reason to fail its request.
+func (s *Service) giveBackLimit(ctx context.Context, key string, r config.Rate) {
+	if r.Unlimited() {
+		return
+	}
+	if err := s.st.GiveBackRateLimit(ctx, key, r.N, s.now()); err != nil {
+		slog.WarnContext(ctx, "give back rate limit", "key", key, "err", err)
+	}
+}
+
+// retryAfter is a wait in whole seconds for Retry-After, at least one.
+func retryAfter(d time.Duration) int {
+	return max(int((d+time.Second-1)/time.Second), 1)
+}
+
+// PruneThrottles deletes the throttling state that can no longer refuse anything, every
+// interval until ctx ends. Every API replica may run it; the deletes do not conflict.
+func (s *Service) PruneThrottles(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.st.PruneThrottles(ctx, s.now(), loginThrottle.Window); err != nil && ctx.Err() == nil {
+			slog.WarnContext(ctx, "prune login throttles", "err", err)
+		} else if n > 0 {
+			slog.DebugContext(ctx, "pruned login throttles", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// checkDummy checks password against the dummy hash, within the budget: the first call also
+// makes the dummy, in the same slot.
+func (s *Service) checkDummy(ctx context.Context, password string) error {
+	n := s.hashes.weight(defaultParams.memory)
+	if err := s.hashes.acquire(ctx, n); err != nil {
+		return err
+	}
+	defer s.hashes.release(n)
+	CheckPassword(s.dummy(), password)
+	return nil
 }
 
 func (s *Service) dummy() string {

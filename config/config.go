@@ -223,6 +223,16 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Twilio.FromNumber != "" && !e164.MatchString(c.Twilio.FromNumber) {
 		r.bad("TWILIO_FROM_NUMBER", "must be an E.164 number such as +15005550006 (got %q)", c.Twilio.FromNumber)
 	}
+	if c.Twilio.BaseURL == "" {
+		// Without the sandbox this is a real deployment: a secret copied from a template or
+		// from the development set-up would be known to anyone who read them.
+		for _, name := range secretVars {
+			v := r.getenv(name)
+			if strings.Contains(v, "REPLACE_ME") || demoSecrets[strings.TrimSpace(v)] {
+				r.bad(name, "holds a placeholder or development value; set a real secret")
+			}
+		}
+	}
 	if (c.Temporal.TLSCertFile == "") != (c.Temporal.TLSKeyFile == "") {
 		r.bad("TEMPORAL_TLS_CERT", "and TEMPORAL_TLS_KEY must be set together")
 	}
@@ -230,6 +240,20 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("configuration: %s", strings.Join(r.problems, "; "))
 	}
 	return c, nil
+}
+
+// secretVars are the variables holding secrets, checked for placeholders.
+var secretVars = []string{"DATABASE_URL", "JWT_SIGNING_KEY", "JWT_VERIFY_KEYS", "TWILIO_AUTH_TOKEN", "SMTP_PASSWORD",
+	"TEMPORAL_API_KEY", "ADMIN_PASSWORD"}
+
+// demoSecrets are the values the development set-ups (make dev, docker-compose.yml) use:
+// public, so never acceptable outside the sandbox.
+var demoSecrets = map[string]bool{
+	"dev-1:397a91ekXSnYPAYkOoiSWWYIS+sxzXG73olRrqN07zw=": true, // docker-compose.yml's JWT key
+	"admin-pass-1":                      true, // make dev's admin
+	"dev-admin-password":                true, // docker-compose.yml's admin
+	"devsandboxauthtoken0123456789abcd": true, // the sandbox's Twilio token
+	"0123456789abcdef0123456789abcdef":  true,
 }
 
 var (

@@ -3,6 +3,7 @@ package config
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -19,7 +20,7 @@ func validEnv() map[string]string {
 	return map[string]string{
 		"JWT_SIGNING_KEY":    "k1:" + base64.StdEncoding.EncodeToString(seed),
 		"TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
-		"TWILIO_AUTH_TOKEN":  "0123456789abcdef0123456789abcdef",
+		"TWILIO_AUTH_TOKEN":  "f3a9c1d2e4b5a6978877665544332211",
 		"TWILIO_FROM_NUMBER": "+15005550006",
 		"PUBLIC_BASE_URL":    "https://booking.example.com",
 	}
@@ -91,4 +92,59 @@ func TestPublicBaseURLIsRequiredWithTheRealTwilio(t *testing.T) {
 	c, err := Load(env(e))
 	require.NoError(t, err)
 	require.Equal(t, "http://127.0.0.1:8080", c.PublicBaseURL)
+}
+
+// Outside the sandbox, secrets copied from a template or a development set-up stop start-up.
+func TestPlaceholderSecretsAreRefusedOutsideTheSandbox(t *testing.T) {
+	e := validEnv()
+	e["TWILIO_AUTH_TOKEN"] = "REPLACE_ME"
+	e["ADMIN_EMAIL"] = "admin@clinic.example"
+	e["ADMIN_PASSWORD"] = "admin-pass-1"
+	e["DATABASE_URL"] = "postgres://booking:REPLACE_ME@db:5432/booking"
+	_, err := Load(env(e))
+	require.Error(t, err)
+	for _, name := range []string{"TWILIO_AUTH_TOKEN", "ADMIN_PASSWORD", "DATABASE_URL"} {
+		require.Contains(t, err.Error(), name+" holds a placeholder")
+	}
+
+	// With the sandbox standing in for Twilio (make dev, compose, tests) they are fine.
+	e["TWILIO_AUTH_TOKEN"] = "0123456789abcdef0123456789abcdef"
+	e["DATABASE_URL"] = DefaultDatabaseURL
+	e["TWILIO_API_BASE_URL"] = "http://127.0.0.1:8090"
+	_, err = Load(env(e))
+	require.NoError(t, err)
+}
+
+func TestLimits(t *testing.T) {
+	c, err := Load(env(validEnv()))
+	require.NoError(t, err)
+	require.Equal(t, Rate{N: 10, Per: time.Hour}, c.Limits.Register)
+	require.Equal(t, 5, c.Limits.MaxActiveBookings)
+	require.Equal(t, 3, c.Limits.MaxReschedules)
+	require.Equal(t, 90*24*time.Hour, c.Limits.BookingHorizon)
+	require.Equal(t, int64(96<<20), c.Limits.PasswordHashMemory)
+	require.Equal(t, ":8082", c.OpsHTTPAddr)
+
+	e := validEnv()
+	e["RATE_LIMIT_LOGIN"] = "5/10m"
+	e["TRUSTED_PROXIES"] = "10.0.0.0/8, 192.168.1.7"
+	e["BOOKING_HORIZON"] = "30d"
+	e["MAX_RESCHEDULES"] = "0"
+	c, err = Load(env(e))
+	require.NoError(t, err)
+	require.Equal(t, Rate{N: 5, Per: 10 * time.Minute}, c.Limits.Login)
+	require.Len(t, c.Limits.TrustedProxies, 2)
+	require.True(t, c.Limits.TrustedProxies[1].Contains(netip.MustParseAddr("192.168.1.7")))
+	require.Equal(t, 30*24*time.Hour, c.Limits.BookingHorizon)
+	require.Equal(t, 0, c.Limits.MaxReschedules)
+
+	for name, bad := range map[string]string{
+		"RATE_LIMIT_REGISTER": "ten", "RATE_LIMIT_LOGIN": "0/1m", "TRUSTED_PROXIES": "10.0.0.0/33",
+		"MAX_ACTIVE_BOOKINGS": "0", "MAX_RESCHEDULES": "-1", "BOOKING_HORIZON": "soon", "PASSWORD_HASH_MEMORY": "lots",
+	} {
+		e := validEnv()
+		e[name] = bad
+		_, err := Load(env(e))
+		require.ErrorContains(t, err, name, "%s=%s", name, bad)
+	}
 }

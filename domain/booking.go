@@ -57,6 +57,10 @@ type User struct {
 	Role         Role      `json:"role"`
 	PasswordHash string    `json:"-"`
 	CreatedAt    time.Time `json:"-"`
+	// EmailVerified and PhoneVerified say the user proved they read that address with a code;
+	// messages go to verified addresses only.
+	EmailVerified bool `json:"email_verified"`
+	PhoneVerified bool `json:"phone_verified"`
 }
 
 // Provider is a doctor whose time can be booked.
@@ -97,7 +101,9 @@ type Booking struct {
 	HoldExpiresAt *time.Time `json:"hold_expires_at,omitempty"`
 	Notes         string     `json:"notes,omitempty"`
 	CancelReason  string     `json:"cancel_reason,omitempty"`
-	LateCancel    bool       `json:"late_cancel,omitempty"`
+	// CancelReasonCode is one of CancelReasons, given by staff; its text goes to the patient.
+	CancelReasonCode string `json:"cancel_reason_code,omitempty"`
+	LateCancel       bool   `json:"late_cancel,omitempty"`
 	// Revision counts reschedules; notifications are unique per revision.
 	Revision  int       `json:"revision"`
 	CreatedAt time.Time `json:"created_at"`

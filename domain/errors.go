@@ -20,6 +20,10 @@ const (
 	KindRateLimited   Kind = "rate_limited"  // too many attempts
 	KindUnavailable   Kind = "unavailable"   // a dependency is down
 	KindInternal      Kind = "internal"      // our fault
+
+	// KindVerificationRequired: allowed once the patient has verified an email or a phone.
+	// Its problem type ends in "verification-required", which clients look for.
+	KindVerificationRequired Kind = "verification-required"
 )
 
 // FieldError names one bad input field.

@@ -65,7 +65,9 @@ type platform struct {
 	service  domain.Service
 }
 
-func newPlatform(t testing.TB) *platform {
+// newPlatform starts a platform; opts adjust its configuration (limits, say) before anything
+// uses it.
+func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 	t.Helper()
 	ctx := context.Background()
 	pool := storetest.New(t)
@@ -79,9 +81,17 @@ func newPlatform(t testing.TB) *platform {
 		ReminderOffsets:  []time.Duration{24 * time.Hour, 2 * time.Hour},
 		NoShowGrace:      15 * time.Minute,
 		LateCancelWindow: 24 * time.Hour,
+		// The booking limits as configured by default; sign-ups and logins are not limited
+		// here (tests register many patients from one address) but in their own tests.
+		Limits: config.Limits{MaxActiveBookings: 5, MaxReschedules: 3, BookingHorizon: 90 * 24 * time.Hour,
+			PasswordHashMemory: 96 << 20},
 		JWT: config.JWT{Issuer: "booking", Audience: "booking-api", AccessTTL: 15 * time.Minute, RefreshTTL: time.Hour,
 			SigningKey: config.SigningKey{ID: "k1", Key: key},
 			VerifyKeys: map[string]ed25519.PublicKey{"k1": key.Public().(ed25519.PublicKey)}},
+	}
+
+	for _, opt := range opts {
+		opt(&cfg)
 	}
 
 	p := &platform{t: t, st: st, cfg: cfg}
@@ -95,7 +105,7 @@ func newPlatform(t testing.TB) *platform {
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	p.temporal = c
-	p.accounts = auth.NewService(st, cfg.JWT, time.Now)
+	p.accounts = auth.NewService(st, cfg.JWT, time.Now, auth.Options{Limits: cfg.Limits})
 
 	// The server is created before its handler so that PUBLIC_BASE_URL, where Twilio's
 	// callbacks go, is known to the senders.
@@ -115,7 +125,8 @@ func newPlatform(t testing.TB) *platform {
 	t.Cleanup(w.Stop)
 
 	srv := &api.Server{Store: st, Temporal: c, Accounts: p.accounts, Config: cfg, Now: time.Now,
-		Metrics: api.NewRegistry(st.CountByStatus)}
+		Metrics: api.NewRegistry(st.CountByStatus),
+		Codes:   notify.CodeSender{SMS: notify.NewSMS(cfg.Twilio, ""), Email: notify.NewMailer(cfg.SMTP)}}
 	ts.Config.Handler = srv.Handler()
 	p.cfg = cfg
 
@@ -139,8 +150,19 @@ func (p *platform) startWorker(acts *activities.Activities) sdkworker.Worker {
 	return w
 }
 
-// patient registers a patient and returns their id and access token.
+// patient registers a patient with both channels verified (most tests are not about
+// verification) and returns their id and access token.
 func (p *platform) patient(email, phone string) (string, string) {
+	p.t.Helper()
+	id, token := p.unverifiedPatient(email, phone)
+	for _, ch := range []string{domain.ChannelEmail, domain.ChannelSMS} {
+		require.NoError(p.t, p.st.MarkVerified(context.Background(), id, ch, time.Now()))
+	}
+	return id, token
+}
+
+// unverifiedPatient registers a patient as the API leaves them: nothing verified.
+func (p *platform) unverifiedPatient(email, phone string) (string, string) {
 	p.t.Helper()
 	var out struct {
 		User        domain.User `json:"user"`

@@ -22,7 +22,9 @@ const TimeLayout = "Mon 2 Jan 2006, 15:04 MST"
 
 // MessageData is what any notification about a booking may mention.
 type MessageData struct {
-	BookingID    string
+	BookingID string
+	// PatientName names the attendee of calendar invites; message bodies never show it,
+	// since it is text a user typed.
 	PatientName  string
 	ProviderName string
 	ServiceName  string
@@ -31,7 +33,8 @@ type MessageData struct {
 	TimeZone string
 	// Reminder is how far ahead a reminder is sent, as a Go duration ("24h").
 	Reminder string
-	// Reason is why a booking was cancelled.
+	// Reason is why a booking was cancelled, in the clinic's words: the text of a
+	// domain.CancelReasons code, never what a caller typed.
 	Reason string
 	// OldStart is the start before a reschedule.
 	OldStart      time.Time

@@ -19,7 +19,7 @@ func sampleData() notify.MessageData {
 		End:           time.Date(2026, 12, 7, 8, 30, 0, 0, time.UTC),
 		TimeZone:      "Europe/Berlin",
 		Reminder:      "24h",
-		Reason:        "Doctor unavailable",
+		Reason:        domain.CancelReasonText("provider_unavailable"),
 		OldStart:      time.Date(2026, 12, 4, 13, 0, 0, 0, time.UTC),
 		PublicBaseURL: "https://clinic.test/",
 	}
@@ -47,7 +47,7 @@ func TestRenderEveryKind(t *testing.T) {
 			if n := len([]rune(r.SMS)); n > 160 {
 				t.Errorf("sms is %d characters (more than one segment): %s", n, r.SMS)
 			}
-			if !strings.Contains(r.Text, "Hello Anna Schmidt,") || !strings.Contains(r.Text, d.BookingID) {
+			if !strings.Contains(r.Text, "Hello,") || !strings.Contains(r.Text, d.BookingID) {
 				t.Errorf("text lacks greeting or reference:\n%s", r.Text)
 			}
 			if !strings.Contains(r.Text, "https://clinic.test/bookings/"+d.BookingID) ||
@@ -99,12 +99,12 @@ func TestRenderKindSpecifics(t *testing.T) {
 	}
 
 	canc := render(domain.NotifyCancellation)
-	if !strings.Contains(canc.Text, "Doctor unavailable") || !strings.Contains(canc.HTML, "Doctor unavailable") || !strings.Contains(canc.SMS, "Doctor unavailable") {
+	if !strings.Contains(canc.Text, "doctor is unavailable") || !strings.Contains(canc.HTML, "doctor is unavailable") || !strings.Contains(canc.SMS, "doctor is unavailable") {
 		t.Errorf("cancellation lacks the reason:\n%s", canc.Text)
 	}
 
 	for _, kind := range []string{domain.NotifyConfirmation, domain.NotifyReminder, domain.NotifyReschedule, domain.NotifyNoShow, domain.NotifyHoldExpired} {
-		if r := render(kind); strings.Contains(r.Text+r.HTML+r.SMS, "Doctor unavailable") {
+		if r := render(kind); strings.Contains(r.Text+r.HTML+r.SMS, "doctor is unavailable") {
 			t.Errorf("%s shows the cancellation reason", kind)
 		}
 	}
@@ -171,16 +171,37 @@ func TestRenderRejectsBadInput(t *testing.T) {
 
 func TestRenderEscapesHTML(t *testing.T) {
 	d := sampleData()
-	d.PatientName = `<script>alert("x")</script>`
+	d.ProviderName = `<script>alert("x")</script>`
 	r, err := notify.Render(domain.NotifyConfirmation, d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(r.HTML, "<script>") {
-		t.Error("patient name not escaped in HTML")
+		t.Error("provider name not escaped in HTML")
 	}
-	if !strings.Contains(r.Text, d.PatientName) {
+	if !strings.Contains(r.Text, d.ProviderName) {
 		t.Error("plain text must carry the name unescaped")
+	}
+}
+
+// What a user typed never reaches a message: not the patient's name, and no text but the
+// clinic's own for a cancellation's reason.
+func TestRenderCarriesNoUserText(t *testing.T) {
+	d := sampleData()
+	d.PatientName = "URGENT: verify at http://evil.example/login"
+	for _, kind := range notify.Kinds {
+		r, err := notify.Render(kind, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for part, s := range map[string]string{"sms": r.SMS, "subject": r.Subject, "text": r.Text, "html": r.HTML} {
+			if strings.Contains(s, "evil.example") {
+				t.Errorf("%s %s carries the patient's name: %s", kind, part, s)
+			}
+		}
+		if kind == domain.NotifyCancellation && !strings.Contains(r.SMS, d.Reason) {
+			t.Errorf("cancellation sms lacks the clinic's reason: %s", r.SMS)
+		}
 	}
 }
 

@@ -22,6 +22,7 @@ set -a
 : "${DATABASE_URL:=postgres://postgres@127.0.0.1:5432/booking?sslmode=disable}"
 : "${TEMPORAL_ADDRESS:=127.0.0.1:7233}"
 : "${HTTP_ADDR:=127.0.0.1:8080}"
+: "${OPS_HTTP_ADDR:=127.0.0.1:8082}"
 : "${WORKER_HTTP_ADDR:=127.0.0.1:8081}"
 : "${PUBLIC_BASE_URL:=http://127.0.0.1:8080}"
 : "${TWILIO_ACCOUNT_SID:=ACdeadbeefdeadbeefdeadbeefdeadbeef}"
@@ -154,7 +155,7 @@ cat <<TXT
 
   REST API          http://127.0.0.1:8080/v1      (docs: http://127.0.0.1:8080/docs)
   Health            http://127.0.0.1:8080/healthz  http://127.0.0.1:8080/readyz
-  Metrics           http://127.0.0.1:8080/metrics  http://127.0.0.1:8081/metrics (worker)
+  Metrics           http://127.0.0.1:8082/metrics  http://127.0.0.1:8081/metrics (worker)
   Temporal Web UI   http://127.0.0.1:8233          (gRPC 127.0.0.1:7233)
   Mailpit (email)   http://127.0.0.1:8025          (SMTP 127.0.0.1:1025)
   Twilio sandbox    http://127.0.0.1:8090          (SMS sent, as the real client sends them)

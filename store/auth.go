@@ -115,33 +115,36 @@ func (s *Store) RevokeRefreshFamilyOf(ctx context.Context, hash string, now time
 }
 
 // LoginThrottle is the policy for failed logins: MaxFailures attempts that fail with no more
-// than Window between one and the next lock the email for Lock.
+// than Window between one and the next lock the email, for that client address, for Lock.
 type LoginThrottle struct {
 	MaxFailures int
 	Window      time.Duration
 	Lock        time.Duration
 }
 
-// BeginLoginAttempt counts a login attempt for email before its password is checked and
-// returns when the email is locked until if the attempt is refused (zero when it may go on).
-// Counting up front, under a row lock, means a burst of concurrent guesses cannot all slip in
-// before the first failure is recorded; a successful login clears the count again with
-// ClearLoginFailures. The attempt that reaches MaxFailures still goes on, and sets the lock
-// that refuses the next ones.
+// BeginLoginAttempt counts a login attempt for email from clientAddr before its password is
+// checked and returns when that pair is locked until if the attempt is refused (zero when it
+// may go on). Counting up front, under a row lock, means a burst of concurrent guesses cannot
+// all slip in before the first failure is recorded; a successful login clears the count again
+// with ClearLoginFailures. The attempt that reaches MaxFailures still goes on, and sets the
+// lock that refuses the next ones.
+//
+// The lock holds for that address only: whoever guesses from one address cannot keep the
+// owner out from another.
 //
 // updated_at is the last attempt: a gap longer than Window starts the count afresh.
-func (s *Store) BeginLoginAttempt(ctx context.Context, email string, now time.Time, t LoginThrottle) (time.Time, error) {
+func (s *Store) BeginLoginAttempt(ctx context.Context, email, clientAddr string, now time.Time, t LoginThrottle) (time.Time, error) {
 	var lockedUntil time.Time
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO login_failures (email, failures, updated_at)
-			VALUES ($1, 0, $2) ON CONFLICT (email) DO NOTHING`, email, now); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO login_failures (email, client_addr, failures, updated_at)
+			VALUES ($1, $2, 0, $3) ON CONFLICT (email, client_addr) DO NOTHING`, email, clientAddr, now); err != nil {
 			return err
 		}
 		var failures int
 		var locked *time.Time
 		var updated time.Time
 		if err := tx.QueryRow(ctx, `SELECT failures, locked_until, updated_at FROM login_failures
-			WHERE email = $1 FOR UPDATE`, email).Scan(&failures, &locked, &updated); err != nil {
+			WHERE email = $1 AND client_addr = $2 FOR UPDATE`, email, clientAddr).Scan(&failures, &locked, &updated); err != nil {
 			return err
 		}
 		if locked != nil && locked.After(now) {
@@ -159,8 +162,8 @@ func (s *Store) BeginLoginAttempt(ctx context.Context, email string, now time.Ti
 			// The lock itself is the penalty; afterwards the count starts again.
 			failures = 0
 		}
-		_, err := tx.Exec(ctx, `UPDATE login_failures SET failures = $2, locked_until = $3, updated_at = $4
-			WHERE email = $1`, email, failures, lockUntil, now)
+		_, err := tx.Exec(ctx, `UPDATE login_failures SET failures = $3, locked_until = $4, updated_at = $5
+			WHERE email = $1 AND client_addr = $2`, email, clientAddr, failures, lockUntil, now)
 		return err
 	})
 	if err != nil {
@@ -169,9 +172,9 @@ func (s *Store) BeginLoginAttempt(ctx context.Context, email string, now time.Ti
 	return lockedUntil, nil
 }
 
-// ClearLoginFailures forgets the failed attempts, and any lock, of email.
-func (s *Store) ClearLoginFailures(ctx context.Context, email string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE email = $1`, email); err != nil {
+// ClearLoginFailures forgets the failed attempts, and any lock, of email from clientAddr.
+func (s *Store) ClearLoginFailures(ctx context.Context, email, clientAddr string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE email = $1 AND client_addr = $2`, email, clientAddr); err != nil {
 		return fmt.Errorf("clear login failures: %w", err)
 	}
 	return nil

@@ -69,7 +69,7 @@ func TestBeginLoginAttemptCountsConcurrentAttempts(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { locked[i], errs[i] = s.BeginLoginAttempt(ctx, "ann@example.com", now, policy) })
+		wg.Go(func() { locked[i], errs[i] = s.BeginLoginAttempt(ctx, "ann@example.com", "192.0.2.1", now, policy) })
 	}
 	wg.Wait()
 	allowed := 0
@@ -84,13 +84,108 @@ func TestBeginLoginAttemptCountsConcurrentAttempts(t *testing.T) {
 	require.Equal(t, 5, allowed)
 
 	// The lock lapses; clearing forgets everything.
-	until, err := s.BeginLoginAttempt(ctx, "ann@example.com", now.Add(5*time.Minute+time.Second), policy)
+	until, err := s.BeginLoginAttempt(ctx, "ann@example.com", "192.0.2.1", now.Add(5*time.Minute+time.Second), policy)
 	require.NoError(t, err)
 	require.True(t, until.IsZero())
-	require.NoError(t, s.ClearLoginFailures(ctx, "ann@example.com"))
+	require.NoError(t, s.ClearLoginFailures(ctx, "ann@example.com", "192.0.2.1"))
 	for range 4 {
-		until, err = s.BeginLoginAttempt(ctx, "ann@example.com", now.Add(6*time.Minute), policy)
+		until, err = s.BeginLoginAttempt(ctx, "ann@example.com", "192.0.2.1", now.Add(6*time.Minute), policy)
 		require.NoError(t, err)
 		require.True(t, until.IsZero())
 	}
+}
+
+func TestLoginThrottleLocksOneAddressOnly(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(storetest.New(t))
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	policy := store.LoginThrottle{MaxFailures: 5, Window: 15 * time.Minute, Lock: 5 * time.Minute}
+
+	for range 5 {
+		until, err := s.BeginLoginAttempt(ctx, "ann@example.com", "203.0.113.66", now, policy)
+		require.NoError(t, err)
+		require.True(t, until.IsZero())
+	}
+	until, err := s.BeginLoginAttempt(ctx, "ann@example.com", "203.0.113.66", now, policy)
+	require.NoError(t, err)
+	require.False(t, until.IsZero(), "the guessing address is locked")
+	until, err = s.BeginLoginAttempt(ctx, "ann@example.com", "198.51.100.7", now, policy)
+	require.NoError(t, err)
+	require.True(t, until.IsZero(), "the owner's address is not")
+}
+
+func TestRateLimitWindow(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(storetest.New(t))
+	now := time.Now().UTC().Truncate(time.Microsecond)
+
+	// A burst of simultaneous events: exactly the limit is admitted.
+	const n = 12
+	ok := make([]bool, n)
+	retry := make([]time.Time, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { ok[i], retry[i], errs[i] = s.TakeRateLimit(ctx, "login:a", 3, time.Minute, now) })
+	}
+	wg.Wait()
+	admitted := 0
+	for i := range n {
+		require.NoError(t, errs[i])
+		if ok[i] {
+			admitted++
+		} else {
+			require.True(t, retry[i].Equal(now.Add(time.Minute)), retry[i])
+		}
+	}
+	require.Equal(t, 3, admitted)
+
+	// Other keys are counted apart.
+	allowed, _, err := s.TakeRateLimit(ctx, "login:b", 3, time.Minute, now)
+	require.NoError(t, err)
+	require.True(t, allowed)
+
+	// Giving one back makes room for exactly one more, refusals before it notwithstanding.
+	require.NoError(t, s.GiveBackRateLimit(ctx, "login:a", 3, now))
+	allowed, _, err = s.TakeRateLimit(ctx, "login:a", 3, time.Minute, now)
+	require.NoError(t, err)
+	require.True(t, allowed)
+	allowed, _, err = s.TakeRateLimit(ctx, "login:a", 3, time.Minute, now)
+	require.NoError(t, err)
+	require.False(t, allowed)
+
+	// A new window starts when the old one ends.
+	allowed, _, err = s.TakeRateLimit(ctx, "login:a", 3, time.Minute, now.Add(time.Minute))
+	require.NoError(t, err)
+	require.True(t, allowed)
+}
+
+func TestPruneThrottles(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(storetest.New(t))
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	policy := store.LoginThrottle{MaxFailures: 2, Window: 15 * time.Minute, Lock: 5 * time.Minute}
+
+	_, _, err := s.TakeRateLimit(ctx, "register:old", 1, time.Minute, now.Add(-2*time.Minute))
+	require.NoError(t, err)
+	_, _, err = s.TakeRateLimit(ctx, "register:new", 1, time.Minute, now)
+	require.NoError(t, err)
+	_, err = s.BeginLoginAttempt(ctx, "old@example.com", "192.0.2.1", now.Add(-time.Hour), policy)
+	require.NoError(t, err)
+	_, err = s.BeginLoginAttempt(ctx, "new@example.com", "192.0.2.1", now.Add(-time.Minute), policy)
+	require.NoError(t, err)
+
+	pruned, err := s.PruneThrottles(ctx, now, policy.Window)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, pruned)
+
+	var keys []string
+	rows, _ := s.Pool().Query(ctx, `SELECT key FROM rate_limits UNION ALL SELECT email FROM login_failures ORDER BY 1`)
+	for rows.Next() {
+		var k string
+		require.NoError(t, rows.Scan(&k))
+		keys = append(keys, k)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"new@example.com", "register:new"}, keys)
 }

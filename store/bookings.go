@@ -14,13 +14,13 @@ import (
 )
 
 const bookingColumns = `id, status, provider_id, service_id, patient_id, start_at, end_at, hold_expires_at,
-	notes, cancel_reason, late_cancel, revision, created_at, updated_at`
+	notes, cancel_reason, cancel_reason_code, late_cancel, revision, created_at, updated_at`
 
 func scanBooking(row pgx.CollectableRow) (domain.Booking, error) {
 	var b domain.Booking
 	var status string
 	err := row.Scan(&b.ID, &status, &b.ProviderID, &b.ServiceID, &b.PatientID, &b.Start, &b.End, &b.HoldExpiresAt,
-		&b.Notes, &b.CancelReason, &b.LateCancel, &b.Revision, &b.CreatedAt, &b.UpdatedAt)
+		&b.Notes, &b.CancelReason, &b.CancelReasonCode, &b.LateCancel, &b.Revision, &b.CreatedAt, &b.UpdatedAt)
 	b.Status = domain.Status(status)
 	return b, err
 }
@@ -67,19 +67,26 @@ const MaxHoldsPerPatient = 5
 // CreateHold inserts a held booking. Inserting the same booking id again returns the row
 // already there, so a retried hold is harmless; an overlap with another booking is
 // ErrSlotTaken, decided by the database's exclusion constraint.
-func (s *Store) CreateHold(ctx context.Context, b domain.Booking, ev EventInput) (domain.Booking, error) {
+//
+// maxActive caps the patient's future held or confirmed bookings (0: only MaxHoldsPerPatient
+// holds, the cap of bookings made before it existed).
+func (s *Store) CreateHold(ctx context.Context, b domain.Booking, maxActive int, ev EventInput) (domain.Booking, error) {
 	var out domain.Booking
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		// One patient may not hold the whole calendar: holds are capped, counted under a
+		// One patient may not take the whole calendar: bookings are capped, counted under a
 		// per-patient lock so that parallel requests cannot overrun the cap.
-		var holding int
+		var holding, active int
 		err := tx.QueryRow(ctx, `SELECT pg_advisory_xact_lock(hashtext('holds:' || $1)),
-			(SELECT count(*) FROM bookings WHERE patient_id = $1 AND status = 'held' AND id <> $2)`,
-			b.PatientID, b.ID).Scan(nil, &holding)
+			(SELECT count(*) FROM bookings WHERE patient_id = $1 AND status = 'held' AND id <> $2),
+			(SELECT count(*) FROM bookings WHERE patient_id = $1 AND status IN ('held', 'confirmed') AND end_at > now() AND id <> $2)`,
+			b.PatientID, b.ID).Scan(nil, &holding, &active)
 		if err != nil {
-			return fmt.Errorf("count holds: %w", err)
+			return fmt.Errorf("count bookings: %w", err)
 		}
-		if holding >= MaxHoldsPerPatient {
+		if maxActive > 0 && active >= maxActive {
+			return domain.Errorf(domain.KindConflict, "you have %d upcoming bookings, the most one patient may have; cancel one before booking another", active)
+		}
+		if maxActive <= 0 && holding >= MaxHoldsPerPatient {
 			return domain.Errorf(domain.KindConflict, "%d bookings are on hold already; confirm or cancel one first", holding)
 		}
 		rows, _ := tx.Query(ctx, `INSERT INTO bookings (id, status, provider_id, service_id, patient_id, start_at, end_at, hold_expires_at, notes)
@@ -135,6 +142,7 @@ type StatusChange struct {
 	From       []domain.Status
 	To         domain.Status
 	Reason     string
+	ReasonCode string
 	LateCancel bool
 	Event      EventInput
 }
@@ -151,9 +159,10 @@ func (s *Store) ChangeStatus(ctx context.Context, c StatusChange) (domain.Bookin
 		rows, _ := tx.Query(ctx, `UPDATE bookings SET status = $2, updated_at = now(),
 				cancel_reason = CASE WHEN $2 = 'cancelled' THEN $4 ELSE cancel_reason END,
 				late_cancel = CASE WHEN $2 = 'cancelled' THEN $5 ELSE late_cancel END,
+				cancel_reason_code = CASE WHEN $2 = 'cancelled' THEN $6 ELSE cancel_reason_code END,
 				hold_expires_at = CASE WHEN $2 = 'held' THEN hold_expires_at ELSE NULL END
 			WHERE id = $1 AND status = ANY($3)
-			RETURNING `+bookingColumns, c.BookingID, string(c.To), from, c.Reason, c.LateCancel)
+			RETURNING `+bookingColumns, c.BookingID, string(c.To), from, c.Reason, c.LateCancel, c.ReasonCode)
 		updated, err := pgx.CollectRows(rows, scanBooking)
 		if err != nil {
 			return fmt.Errorf("change status: %w", err)
@@ -285,15 +294,17 @@ func (s *Store) CountByStatus(ctx context.Context) (map[string]int, error) {
 	return out, nil
 }
 
-// NextBookingByPhone returns the soonest booking after now, in one of statuses, of a patient
-// with that phone number: the booking a patient's SMS reply is about.
+// NextBookingByPhone returns the soonest booking after now, in one of statuses, of the patient
+// who verified that phone number: the booking a patient's SMS reply is about. An unverified
+// number names nobody, however many accounts typed it in at sign-up; a verified one names at
+// most one (users_verified_phone_key).
 func (s *Store) NextBookingByPhone(ctx context.Context, phone string, now time.Time, statuses ...domain.Status) (domain.Booking, error) {
 	st := make([]string, len(statuses))
 	for i, v := range statuses {
 		st[i] = string(v)
 	}
 	rows, _ := s.pool.Query(ctx, `SELECT `+prefixed("b.", bookingColumns)+` FROM bookings b JOIN users u ON u.id = b.patient_id
-		WHERE u.phone = $1 AND b.status = ANY($2) AND b.start_at > $3
+		WHERE u.phone = $1 AND u.phone_verified_at IS NOT NULL AND b.status = ANY($2) AND b.start_at > $3
 		ORDER BY b.start_at LIMIT 1`, phone, st, now)
 	b, err := pgx.CollectExactlyOneRow(rows, scanBooking)
 	if err != nil {

@@ -73,10 +73,10 @@ func TestCreateHoldIsIdempotentAndReportsTakenSlot(t *testing.T) {
 	exp := start.Add(-time.Hour)
 	b := domain.Booking{ID: "b1", ProviderID: "prov-1", ServiceID: "svc-30", PatientID: "pat-1", Start: start, End: start.Add(30 * time.Minute), HoldExpiresAt: &exp}
 
-	first, err := s.CreateHold(ctx, b, store.EventInput{Key: "status:held", Type: "status"})
+	first, err := s.CreateHold(ctx, b, 0, store.EventInput{Key: "status:held", Type: "status"})
 	require.NoError(t, err)
 	require.Equal(t, domain.StatusHeld, first.Status)
-	again, err := s.CreateHold(ctx, b, store.EventInput{Key: "status:held", Type: "status"})
+	again, err := s.CreateHold(ctx, b, 0, store.EventInput{Key: "status:held", Type: "status"})
 	require.NoError(t, err)
 	require.Equal(t, first.CreatedAt, again.CreatedAt)
 
@@ -88,7 +88,7 @@ func TestCreateHoldIsIdempotentAndReportsTakenSlot(t *testing.T) {
 	other.ID = "b2"
 	other.Start = start.Add(10 * time.Minute)
 	other.End = other.Start.Add(30 * time.Minute)
-	_, err = s.CreateHold(ctx, other, store.EventInput{})
+	_, err = s.CreateHold(ctx, other, 0, store.EventInput{})
 	require.True(t, store.IsSlotTaken(err), "got %v", err)
 	require.Equal(t, domain.KindConflict, domain.ErrorKind(err))
 
@@ -186,7 +186,7 @@ func TestCreateHoldNamesAnUnknownPatient(t *testing.T) {
 	s := fixture(t, storetest.New(t))
 	start := time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)
 	_, err := s.CreateHold(ctx, domain.Booking{ID: "b1", ProviderID: "prov-1", ServiceID: "svc-30", PatientID: "nobody",
-		Start: start, End: start.Add(30 * time.Minute)}, store.EventInput{})
+		Start: start, End: start.Add(30 * time.Minute)}, 0, store.EventInput{})
 	var de *domain.Error
 	require.ErrorAs(t, err, &de)
 	require.Equal(t, domain.KindUnprocessable, de.Kind)
@@ -200,7 +200,7 @@ func TestHoldsPerPatientAreCapped(t *testing.T) {
 	hold := func(i int) error {
 		st := start.Add(time.Duration(i) * time.Hour)
 		_, err := s.CreateHold(ctx, domain.Booking{ID: fmt.Sprintf("b%d", i), ProviderID: "prov-1", ServiceID: "svc-30", PatientID: "pat-1",
-			Start: st, End: st.Add(30 * time.Minute)}, store.EventInput{})
+			Start: st, End: st.Add(30 * time.Minute)}, 0, store.EventInput{})
 		return err
 	}
 	for i := range store.MaxHoldsPerPatient {
@@ -211,4 +211,31 @@ func TestHoldsPerPatientAreCapped(t *testing.T) {
 	require.Contains(t, err.Error(), "on hold already")
 	// Holding the same booking again is a retry, not one more hold.
 	require.NoError(t, hold(0))
+}
+
+// A patient's future held and confirmed bookings are capped together; past ones, cancelled
+// ones and a retried hold do not count.
+func TestActiveBookingsPerPatientAreCapped(t *testing.T) {
+	ctx := context.Background()
+	s := fixture(t, storetest.New(t))
+	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+	hold := func(i int) error {
+		st := start.Add(time.Duration(i) * time.Hour)
+		_, err := s.CreateHold(ctx, domain.Booking{ID: fmt.Sprintf("b%d", i), ProviderID: "prov-1", ServiceID: "svc-30", PatientID: "pat-1",
+			Start: st, End: st.Add(30 * time.Minute)}, 3, store.EventInput{})
+		return err
+	}
+	require.NoError(t, hold(0))
+	require.NoError(t, hold(1))
+	_, err := s.ChangeStatus(ctx, store.StatusChange{BookingID: "b1", From: []domain.Status{domain.StatusHeld}, To: domain.StatusConfirmed})
+	require.NoError(t, err)
+	require.NoError(t, hold(2))
+	err = hold(3)
+	require.Equal(t, domain.KindConflict, domain.ErrorKind(err))
+	require.Contains(t, err.Error(), "3 upcoming bookings")
+	require.NoError(t, hold(1), "a retry of a booking already made is not one more")
+
+	_, err = s.ChangeStatus(ctx, store.StatusChange{BookingID: "b0", From: []domain.Status{domain.StatusHeld}, To: domain.StatusCancelled})
+	require.NoError(t, err)
+	require.NoError(t, hold(3), "a cancelled booking frees its place")
 }

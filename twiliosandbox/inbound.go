@@ -15,9 +15,12 @@ import (
 type InboundSMS struct {
 	From string `json:"from"`
 	Body string `json:"body"`
-	// To defaults to Config.FromNumber, URL to Config.InboundURL.
-	To  string `json:"to,omitempty"`
-	URL string `json:"url,omitempty"`
+	// To defaults to Config.FromNumber.
+	To string `json:"to,omitempty"`
+	// URL defaults to Config.InboundURL. Only Go callers (tests) may set it: the HTTP
+	// helper posts to the configured URL alone, so the sandbox cannot be made to send
+	// signed requests wherever a caller likes.
+	URL string `json:"-"`
 }
 
 // InboundResult is what the webhook answered.

@@ -33,7 +33,7 @@ type Config struct {
 	// FromNumber is the account's phone number. When set, messages from any other number are
 	// refused (error 21606), as Twilio would; it is also the default To of inbound SMS.
 	FromNumber string
-	// InboundURL receives inbound-SMS webhooks unless a request names another URL.
+	// InboundURL receives inbound-SMS webhooks posted through the sandbox's HTTP helper.
 	InboundURL string
 
 	// TimeoutHold is how long a "timeout" fault holds a request before dropping the connection.

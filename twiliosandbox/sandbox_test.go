@@ -451,21 +451,32 @@ func TestInbound(t *testing.T) {
 		t.Errorf("inbound log %+v", log)
 	}
 
-	// An explicit URL and To win over the configured ones.
-	r = postJSON(t, base+"/api/inbound", `{"from": "+4915112345678", "body": "X", "to": "+15550001111", "url": "`+sink.srv.URL+`/other"}`)
+	// An explicit To wins over the configured one.
+	r = postJSON(t, base+"/api/inbound", `{"from": "+4915112345678", "body": "X", "to": "+15550001111"}`)
 	if r.status != 200 || sink.wait(2)[1].Get("To") != "+15550001111" {
-		t.Errorf("inbound with url: %d %s", r.status, r.raw)
+		t.Errorf("inbound with to: %d %s", r.status, r.raw)
 	}
 
-	for _, bad := range []string{`{"from": "0151", "body": "C"}`, `{"from": "+4915112345678", "body": ""}`, `{"from": "+4915112345678", "body": "C", "url": "nowhere"}`} {
+	// A URL in the request is refused: the sandbox signs what it posts, so it posts only to
+	// the webhook it was configured with.
+	other := newSink(t, 0)
+	for _, bad := range []string{`{"from": "0151", "body": "C"}`, `{"from": "+4915112345678", "body": ""}`,
+		`{"from": "+4915112345678", "body": "C", "url": "nowhere"}`, `{"from": "+4915112345678", "body": "C", "url": "` + other.srv.URL + `"}`} {
 		if r := postJSON(t, base+"/api/inbound", bad); r.status != 400 {
 			t.Errorf("%s: status %d", bad, r.status)
 		}
 	}
+	other.mu.Lock()
+	stray := len(other.got)
+	other.mu.Unlock()
+	if len(sink.wait(2)) != 2 || stray != 0 {
+		t.Error("a refused request was posted somewhere")
+	}
 
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
-	if r := postJSON(t, base+"/api/inbound", `{"from": "+4915112345678", "body": "C", "url": "`+closed.URL+`"}`); r.status != http.StatusBadGateway || r.body["error"] == "" {
+	_, base = start(t, twiliosandbox.Config{AccountSID: sid, AuthToken: token, FromNumber: from, InboundURL: closed.URL})
+	if r := postJSON(t, base+"/api/inbound", `{"from": "+4915112345678", "body": "C"}`); r.status != http.StatusBadGateway || r.body["error"] == "" {
 		t.Errorf("unreachable webhook: %d %s", r.status, r.raw)
 	}
 }

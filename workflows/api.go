@@ -61,11 +61,20 @@ type Policy struct {
 	// HoldRequestWait is how long a started workflow waits for its hold update before giving
 	// up; it only matters when the caller died between starting it and asking for the hold.
 	HoldRequestWait time.Duration `json:"hold_request_wait"`
+	// MaxActiveBookings caps the patient's future held or confirmed bookings, this one
+	// included; 0 does not cap.
+	MaxActiveBookings int `json:"max_active_bookings,omitempty"`
+	// MaxReschedules caps how often the booking may be moved; nil (bookings made before
+	// the cap) does not cap.
+	MaxReschedules *int `json:"max_reschedules,omitempty"`
 }
 
 // CancelRequest asks for a cancellation.
 type CancelRequest struct {
+	// Reason is free text, kept on the booking; it never goes out in a message.
 	Reason string `json:"reason,omitempty"`
+	// ReasonCode is one of domain.CancelReasons, which staff may give; its text does go out.
+	ReasonCode string `json:"reason_code,omitempty"`
 	// By is the user id of who asked, or "system".
 	By string `json:"by"`
 }

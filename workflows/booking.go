@@ -150,6 +150,7 @@ func (s *booking) hold(ctx workflow.Context) (domain.Booking, error) {
 	err := workflow.ExecuteLocalActivity(localCtx(ctx), a.HoldSlot, activities.HoldInput{
 		BookingID: s.in.BookingID, ProviderID: s.in.ProviderID, ServiceID: s.in.ServiceID,
 		PatientID: s.in.PatientID, Start: s.in.Start, Notes: s.in.Notes, ExpiresAt: expires,
+		MaxActive: s.in.Policy.MaxActiveBookings,
 	}).Get(ctx, &held)
 	s.holdDone = true
 	if err != nil {
@@ -246,7 +247,7 @@ func (s *booking) cancel(ctx workflow.Context, req CancelRequest) error {
 		case compReleaseSlot:
 			if err := s.setDurableStatus(ctx, activities.StatusInput{
 				From: []domain.Status{domain.StatusHeld, domain.StatusConfirmed}, To: domain.StatusCancelled,
-				Reason: req.Reason, LateCancel: late, By: req.By,
+				Reason: req.Reason, ReasonCode: req.ReasonCode, LateCancel: late, By: req.By,
 			}); err != nil {
 				return err
 			}
@@ -271,6 +272,10 @@ func (s *booking) validateReschedule(ctx workflow.Context, req RescheduleRequest
 	if !req.Start.After(now) {
 		return temporal.NewApplicationError("the new time has passed", string(domain.KindUnprocessable),
 			[]domain.FieldError{{Field: "start", Message: "in the past"}})
+	}
+	if max := s.in.Policy.MaxReschedules; max != nil && s.booking.Revision >= *max {
+		return temporal.NewApplicationError(fmt.Sprintf("this booking has been moved as often as allowed (%d); cancel it and book a new time", s.booking.Revision),
+			string(domain.KindConflict))
 	}
 	if req.Start.Equal(s.booking.Start) {
 		return temporal.NewApplicationError("the booking is at that time already", string(domain.KindUnprocessable),

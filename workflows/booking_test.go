@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/clinicbook/booking/activities"
@@ -84,6 +85,9 @@ func newHarness(t *testing.T) *harness {
 	ctx := context.Background()
 	_, err := st.CreateUser(ctx, domain.User{ID: "pat-1", Email: "pat@example.com", PasswordHash: "x", Name: "Pat", Phone: "+15550001111", Role: domain.RolePatient})
 	require.NoError(t, err)
+	// Messages go to verified contacts only.
+	require.NoError(t, st.MarkVerified(ctx, "pat-1", domain.ChannelEmail, t0))
+	require.NoError(t, st.MarkVerified(ctx, "pat-1", domain.ChannelSMS, t0))
 	require.NoError(t, st.CreateProvider(ctx, domain.Provider{ID: "prov-1", Name: "Dr. Weber", TimeZone: "Europe/Berlin"}))
 	require.NoError(t, st.CreateService(ctx, domain.Service{ID: "svc-30", Name: "Consultation", DurationMinutes: 30}))
 	var weekly []domain.WorkingHours
@@ -261,7 +265,7 @@ func TestHoldExpires(t *testing.T) {
 	// The slot is free again: the database accepts another hold on it.
 	exp := slotStart
 	_, err := h.st.CreateHold(context.Background(), domain.Booking{ID: "b-2", ProviderID: "prov-1", ServiceID: "svc-30", PatientID: "pat-1",
-		Start: slotStart, End: slotStart.Add(30 * time.Minute), HoldExpiresAt: &exp}, store.EventInput{})
+		Start: slotStart, End: slotStart.Add(30 * time.Minute), HoldExpiresAt: &exp}, 0, store.EventInput{})
 	require.NoError(t, err)
 }
 
@@ -376,7 +380,7 @@ func TestFailedRescheduleChangesNothing(t *testing.T) {
 	exp := t0.Add(time.Hour)
 	// Somebody else holds the slot we will try to move to.
 	_, err := h.st.CreateHold(context.Background(), domain.Booking{ID: "other", ProviderID: "prov-1", ServiceID: "svc-30", PatientID: "pat-1",
-		Start: taken, End: taken.Add(30 * time.Minute), HoldExpiresAt: &exp}, store.EventInput{})
+		Start: taken, End: taken.Add(30 * time.Minute), HoldExpiresAt: &exp}, 0, store.EventInput{})
 	require.NoError(t, err)
 
 	h.update(0, workflows.UpdateHold)
@@ -422,7 +426,7 @@ func TestHoldRefusedWhenSlotTaken(t *testing.T) {
 	h := newHarness(t)
 	exp := t0.Add(time.Hour)
 	_, err := h.st.CreateHold(context.Background(), domain.Booking{ID: "other", ProviderID: "prov-1", ServiceID: "svc-30", PatientID: "pat-1",
-		Start: slotStart.Add(15 * time.Minute), End: slotStart.Add(45 * time.Minute), HoldExpiresAt: &exp}, store.EventInput{})
+		Start: slotStart.Add(15 * time.Minute), End: slotStart.Add(45 * time.Minute), HoldExpiresAt: &exp}, 0, store.EventInput{})
 	require.NoError(t, err)
 	hold := h.update(0, workflows.UpdateHold)
 
@@ -495,4 +499,25 @@ func TestRepeatedCommandsAnswerTheBooking(t *testing.T) {
 	require.Equal(t, domain.StatusCheckedIn, checkInAgain.booking.Status)
 	// Confirmed once: one confirmation, not two.
 	require.ElementsMatch(t, pairs("confirmation", "reminder:24h", "reminder:2h"), h.notifications())
+}
+
+// The workflow refuses a move past the booking's cap itself, in the update's validator, so a
+// refused move leaves nothing in the history; bookings made before the cap (nil) move freely.
+func TestReschedulesAreCapped(t *testing.T) {
+	h := newHarness(t)
+	one := 1
+	h.in.Policy.MaxReschedules = &one
+	h.update(0, workflows.UpdateHold)
+	h.update(time.Minute, workflows.UpdateConfirm)
+	first := h.update(2*time.Minute, workflows.UpdateReschedule, workflows.RescheduleRequest{Start: slotStart.Add(time.Hour), By: "pat-1"})
+	second := h.update(3*time.Minute, workflows.UpdateReschedule, workflows.RescheduleRequest{Start: slotStart.Add(2 * time.Hour), By: "pat-1"})
+	h.update(4*time.Minute, workflows.UpdateCancel, workflows.CancelRequest{By: "pat-1"})
+
+	require.Equal(t, domain.StatusCancelled, h.run())
+	require.NoError(t, first.err)
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, second.err, &appErr)
+	require.Equal(t, string(domain.KindConflict), appErr.Type())
+	require.Contains(t, appErr.Message(), "moved as often as allowed (1)")
+	require.True(t, h.booking().Start.Equal(slotStart.Add(time.Hour)), "the refused move changed nothing")
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -17,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	temporallog "go.temporal.io/sdk/log"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/clinicbook/booking/activities"
 	"github.com/clinicbook/booking/api"
@@ -132,7 +134,7 @@ func newActivities(st *store.Store, cfg config.Config) *activities.Activities {
 
 // newAccounts is the account service, with the bootstrap admin in place when configured.
 func newAccounts(ctx context.Context, st *store.Store, cfg config.Config) (*auth.Service, error) {
-	accounts := auth.NewService(st, cfg.JWT, time.Now)
+	accounts := auth.NewService(st, cfg.JWT, time.Now, auth.Options{Limits: cfg.Limits})
 	if cfg.AdminEmail != "" {
 		if err := accounts.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 			return nil, err
@@ -225,6 +227,11 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 	if err != nil {
 		return err
 	}
+	// Throttle rows outlive their use; left alone, a spray of random emails would grow the
+	// tables without bound.
+	go accounts.PruneThrottles(ctx, 10*time.Minute)
+	slog.Info("login limits", "register", cfg.Limits.Register, "login", cfg.Limits.Login,
+		"password_hash_slots", accounts.HashSlots(), "memory_limit", debug.SetMemoryLimit(-1))
 
 	// The API hosts a worker on the same client as its starter: a new booking's first
 	// workflow task is then handed back eagerly with the start, skipping a round trip through
@@ -238,6 +245,8 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 	srv := &api.Server{
 		Store: st, Temporal: c, Accounts: accounts, Config: cfg, Now: time.Now, Metrics: metrics,
 		Ready: func(ctx context.Context) error { return worker.Ready(ctx, pool, c) },
+		// Verification codes want no delivery reports: nothing records them.
+		Codes: notify.CodeSender{SMS: notify.NewSMS(cfg.Twilio, ""), Email: notify.NewMailer(cfg.SMTP)},
 	}
 	handler := srv.Handler()
 	if cfg.OTLPEndpoint != "" {
@@ -245,7 +254,11 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 	}
 	httpSrv := &http.Server{Addr: cfg.HTTPAddr, Handler: handler, ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
-	return serve(ctx, httpSrv, "api")
+	opsSrv := &http.Server{Addr: cfg.OpsHTTPAddr, Handler: srv.OpsHandler(), ReadHeaderTimeout: 5 * time.Second}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serve(gctx, httpSrv, "api") })
+	g.Go(func() error { return serve(gctx, opsSrv, "api ops") })
+	return g.Wait()
 }
 
 // serve runs srv until ctx ends, then shuts it down gracefully: requests in flight finish.
