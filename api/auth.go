@@ -62,7 +62,7 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) {
 	// The service checks every field, missing ones included, and lists all that are bad.
 	u, tokens, err := s.Accounts.Register(r.Context(), auth.RegisterInput{
 		Email: req.Email, Password: req.Password, Name: req.Name, Phone: req.Phone,
-		ClientAddr: clientIP(r, s.Config.Limits.TrustedProxies).String(),
+		ClientAddr: clientKey(r, s.Config.Limits.TrustedProxies),
 	})
 	if err != nil {
 		writeError(w, r, err)
@@ -94,7 +94,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tokens, err := s.Accounts.Login(r.Context(), auth.LoginInput{
-		Email: req.Email, Password: req.Password, ClientAddr: clientIP(r, s.Config.Limits.TrustedProxies).String(),
+		Email: req.Email, Password: req.Password, ClientAddr: clientKey(r, s.Config.Limits.TrustedProxies),
 	})
 	if err != nil {
 		writeError(w, r, err)

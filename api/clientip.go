@@ -7,6 +7,17 @@ import (
 	"strings"
 )
 
+// clientKey is the client address as the per-address limits count it. An IPv6 client is
+// counted by its /64, the block one subscriber is given: anyone can rotate addresses inside
+// it, so counting single addresses would limit nobody.
+func clientKey(r *http.Request, trusted []netip.Prefix) string {
+	a := clientIP(r, trusted)
+	if a.Is6() && !a.Is4In6() {
+		return netip.PrefixFrom(a, 64).Masked().String()
+	}
+	return a.String()
+}
+
 // clientIP is the address a request comes from, as far as it can be known: the TCP peer,
 // unless the peer is one of our trusted proxies, in which case X-Forwarded-For is read from
 // the right. Each proxy appends the address it was reached from, so the right-most entry that

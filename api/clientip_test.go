@@ -44,6 +44,21 @@ func TestClientIP(t *testing.T) {
 	}
 }
 
+// IPv6 clients are counted by their /64: rotating addresses inside one's own block does not
+// escape the per-address limits.
+func TestClientKey(t *testing.T) {
+	for remote, want := range map[string]string{
+		"203.0.113.9:5123":              "203.0.113.9",
+		"[2001:db8:5:6:1::7]:443":       "2001:db8:5:6::/64",
+		"[2001:db8:5:6:ffff:1:2:3]:443": "2001:db8:5:6::/64",
+		"[::ffff:198.51.100.1]:80":      "198.51.100.1",
+	} {
+		r := httptest.NewRequest("POST", "/v1/auth/login", nil)
+		r.RemoteAddr = remote
+		require.Equal(t, want, clientKey(r, nil), remote)
+	}
+}
+
 // A 503 that says when to come back (password hashing at its budget) sends Retry-After, as a
 // 429 does; one that does not, sends none.
 func TestProblemRetryAfter(t *testing.T) {

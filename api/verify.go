@@ -33,6 +33,10 @@ func (s *Server) startVerification(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if err := s.Accounts.AdmitCodeRequest(r.Context(), clientKey(r, s.Config.Limits.TrustedProxies)); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	pending, err := s.Accounts.StartVerification(r.Context(), caller(r).UserID, req.Channel, s.Codes)
 	if err != nil {
 		writeError(w, r, err)

@@ -213,16 +213,16 @@ func (l *hashLimiter) hash(ctx context.Context, pw string) (string, error) {
 	return HashPassword(pw)
 }
 
-// check is CheckPassword within the budget. A malformed hash matches nothing and costs nothing.
-func (l *hashLimiter) check(ctx context.Context, hash, pw string) (bool, error) {
+// reserve takes the slots checking a password against hash needs and returns their release.
+// A malformed hash matches nothing and costs nothing.
+func (l *hashLimiter) reserve(ctx context.Context, hash string) (func(), error) {
 	p, _, _, err := parseHash(hash)
 	if err != nil {
-		return false, nil
+		return func() {}, nil
 	}
 	n := l.weight(p.memory)
 	if err := l.acquire(ctx, n); err != nil {
-		return false, err
+		return nil, err
 	}
-	defer l.release(n)
-	return CheckPassword(hash, pw), nil
+	return func() { l.release(n) }, nil
 }

@@ -93,9 +93,15 @@ type RegisterInput struct {
 // the limit is checked once the details are valid (a typo costs nothing) and before the
 // password is hashed.
 func (s *Service) Register(ctx context.Context, in RegisterInput) (domain.User, Tokens, error) {
+	key := "register:" + in.ClientAddr
 	u, err := s.createUser(ctx, in.Email, in.Password, in.Name, in.Phone, domain.RolePatient, true, func() error {
-		return s.takeLimit(ctx, "register:"+in.ClientAddr, s.limits.Register, "too many sign-ups from your address; try again later")
+		return s.takeLimit(ctx, key, s.limits.Register, "too many sign-ups from your address; try again later")
 	})
+	if domain.IsKind(err, domain.KindUnavailable) {
+		// Turned away before hashing (every slot busy): no account was made, and the
+		// caller's retry must not cost a second sign-up.
+		s.giveBackLimit(ctx, key, s.limits.Register)
+	}
 	if err != nil {
 		return domain.User{}, Tokens{}, err
 	}
@@ -250,6 +256,24 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (Tokens, error) {
 }
 
 func (s *Service) login(ctx context.Context, email, password, clientAddr string) (Tokens, error) {
+	u, err := s.st.GetUserByEmail(ctx, email)
+	known := err == nil
+	if err != nil && !domain.IsKind(err, domain.KindNotFound) {
+		return Tokens{}, fmt.Errorf("login: %w", err)
+	}
+	hash := s.dummy()
+	if known {
+		hash = u.PasswordHash
+	}
+	// The hashing slot is taken before the attempt is counted: a login turned away because
+	// every slot is busy (503, try again in a second) is no failed attempt, and retrying
+	// through a storm must not lock the owner out.
+	release, err := s.hashes.reserve(ctx, hash)
+	if err != nil {
+		return Tokens{}, err
+	}
+	defer release()
+
 	now := s.now()
 	lockedUntil, err := s.st.BeginLoginAttempt(ctx, email, clientAddr, now, loginThrottle)
 	if err != nil {
@@ -259,22 +283,8 @@ func (s *Service) login(ctx context.Context, email, password, clientAddr string)
 		return Tokens{}, &domain.Error{Kind: domain.KindRateLimited, RetryAfterSeconds: retryAfter(lockedUntil.Sub(now)),
 			Message: "too many failed logins for this email; try again later"}
 	}
-
-	u, err := s.st.GetUserByEmail(ctx, email)
-	switch {
-	case domain.IsKind(err, domain.KindNotFound):
-		if err := s.checkDummy(ctx, password); err != nil {
-			return Tokens{}, err
-		}
-		return Tokens{}, errWrongCredentials
-	case err != nil:
-		return Tokens{}, fmt.Errorf("login: %w", err)
-	}
-	ok, err := s.hashes.check(ctx, u.PasswordHash, password)
-	if err != nil {
-		return Tokens{}, err
-	}
-	if !ok {
+	// An unknown email is checked against the dummy, so it takes as long as a wrong password.
+	if ok := CheckPassword(hash, password); !ok || !known {
 		return Tokens{}, errWrongCredentials
 	}
 	if err := s.st.ClearLoginFailures(ctx, email, clientAddr); err != nil {

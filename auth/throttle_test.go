@@ -122,3 +122,14 @@ func TestHashSlots(t *testing.T) {
 		require.Equal(t, c.slots, s.HashSlots(), c.budget)
 	}
 }
+
+// Requests for verification codes are limited per client address, across accounts.
+func TestCodeRequestsPerAddressLimit(t *testing.T) {
+	ctx := context.Background()
+	e := setup(t, auth.Options{Limits: config.Limits{Verify: config.Rate{N: 2, Per: time.Hour}}})
+	require.NoError(t, e.svc.AdmitCodeRequest(ctx, attacker))
+	require.NoError(t, e.svc.AdmitCodeRequest(ctx, attacker))
+	de := requireKind(t, e.svc.AdmitCodeRequest(ctx, attacker), domain.KindRateLimited)
+	require.InDelta(t, 3600, de.RetryAfterSeconds, 1)
+	require.NoError(t, e.svc.AdmitCodeRequest(ctx, owner))
+}

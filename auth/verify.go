@@ -26,7 +26,10 @@ const (
 	MaxCodeAttempts        = 5
 	MaxCodesPerHour        = 5
 	MaxCodesPerAddressHour = 10
-	verificationTimeout    = 20 * time.Second
+	// MaxCodesPerAddressDay bounds the guesses at one number or address: several accounts
+	// naming it get at most this many codes, of MaxCodeAttempts tries each, a day.
+	MaxCodesPerAddressDay = 20
+	verificationTimeout   = 20 * time.Second
 )
 
 // CodeSender delivers a verification code to an address (notify.CodeSender). The message is
@@ -103,14 +106,14 @@ func (s *Service) StartVerification(ctx context.Context, userID, channel string,
 	refused, err := s.st.SaveVerificationCode(ctx, store.VerificationCode{
 		UserID: u.ID, Channel: channel, SentTo: to, CodeHash: hash,
 		ExpiresAt: now.Add(CodeTTL), CreatedAt: now,
-	}, store.SendLimits{PerAccount: MaxCodesPerHour, PerAddress: MaxCodesPerAddressHour})
+	}, store.SendLimits{PerAccount: MaxCodesPerHour, PerAddress: MaxCodesPerAddressHour, PerAddressDay: MaxCodesPerAddressDay})
 	if err != nil {
 		return PendingVerification{}, fmt.Errorf("start verification: %w", err)
 	}
 	if refused.Wait > 0 {
 		msg := fmt.Sprintf("at most %d codes an hour may be sent to your %s; try again later", MaxCodesPerHour, channel)
 		if refused.ByAddress {
-			msg = fmt.Sprintf("too many codes were sent to this %s in the last hour; try again later", addressName(channel))
+			msg = fmt.Sprintf("too many codes were sent to this %s lately; try again later", addressName(channel))
 		}
 		return PendingVerification{}, &domain.Error{Kind: domain.KindRateLimited, RetryAfterSeconds: ceilSeconds(refused.Wait), Message: msg}
 	}
@@ -128,6 +131,13 @@ func (s *Service) StartVerification(ctx context.Context, userID, channel string,
 			Message: fmt.Sprintf("the %s provider did not take the code; try again in a minute", channel)}
 	}
 	return PendingVerification{Channel: channel, SentTo: to, ExpiresIn: CodeTTL}, nil
+}
+
+// AdmitCodeRequest counts a request for a verification code against the client address's
+// limit (RATE_LIMIT_VERIFY): every code is an SMS or email the clinic pays for, and accounts
+// are cheap, so the per-account limit alone would not stop one address from sending many.
+func (s *Service) AdmitCodeRequest(ctx context.Context, clientAddr string) error {
+	return s.takeLimit(ctx, "verify:"+clientAddr, s.limits.Verify, "too many verification codes requested from your address; try again later")
 }
 
 // ConfirmVerification checks code against the caller's pending code on channel and, when it

@@ -91,6 +91,20 @@ type Twilio struct {
 	BaseURL    string
 }
 
+// Sandbox reports whether a local stand-in takes Twilio's place: a base URL is set and it is
+// not one of Twilio's own hosts (a regional edge such as api.dublin.ie1.twilio.com is real).
+func (t Twilio) Sandbox() bool {
+	if t.BaseURL == "" {
+		return false
+	}
+	u, err := url.Parse(t.BaseURL)
+	if err != nil {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	return host != "twilio.com" && !strings.HasSuffix(host, ".twilio.com")
+}
+
 // SMTP is the mail relay.
 type SMTP struct {
 	Host     string
@@ -104,9 +118,11 @@ type SMTP struct {
 
 // Limits bound what one client or one account can make the platform do.
 type Limits struct {
-	// Register and Login are per client address: sign-ups, and failed logins across accounts.
+	// Register, Login and Verify are per client address: sign-ups, failed logins across
+	// accounts, and requests for verification codes (each one an SMS or email we pay for).
 	Register Rate
 	Login    Rate
+	Verify   Rate
 	// TrustedProxies are the peers whose X-Forwarded-For is believed; from anyone else the
 	// client address is the TCP peer.
 	TrustedProxies []netip.Prefix
@@ -189,6 +205,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Limits: Limits{
 			Register:           r.rate("RATE_LIMIT_REGISTER", "10/1h"),
 			Login:              r.rate("RATE_LIMIT_LOGIN", "30/15m"),
+			Verify:             r.rate("RATE_LIMIT_VERIFY", "10/1h"),
 			TrustedProxies:     r.prefixes("TRUSTED_PROXIES"),
 			PasswordHashMemory: r.bytes("PASSWORD_HASH_MEMORY", "96MiB"),
 			MaxActiveBookings:  r.positiveInt("MAX_ACTIVE_BOOKINGS", 5),
@@ -223,7 +240,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Twilio.FromNumber != "" && !e164.MatchString(c.Twilio.FromNumber) {
 		r.bad("TWILIO_FROM_NUMBER", "must be an E.164 number such as +15005550006 (got %q)", c.Twilio.FromNumber)
 	}
-	if c.Twilio.BaseURL == "" {
+	if !c.Twilio.Sandbox() {
 		// Without the sandbox this is a real deployment: a secret copied from a template or
 		// from the development set-up would be known to anyone who read them.
 		for _, name := range secretVars {

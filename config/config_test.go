@@ -148,3 +148,14 @@ func TestLimits(t *testing.T) {
 		require.ErrorContains(t, err, name, "%s=%s", name, bad)
 	}
 }
+
+// A base URL on one of Twilio's own hosts (a regional edge) is the real Twilio: the
+// placeholder check stays on.
+func TestTwilioEdgeIsNotTheSandbox(t *testing.T) {
+	e := validEnv()
+	e["TWILIO_API_BASE_URL"] = "https://api.dublin.ie1.twilio.com"
+	e["ADMIN_EMAIL"] = "admin@clinic.example"
+	e["ADMIN_PASSWORD"] = "dev-admin-password"
+	_, err := Load(env(e))
+	require.ErrorContains(t, err, "ADMIN_PASSWORD holds a placeholder")
+}

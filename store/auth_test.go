@@ -175,9 +175,19 @@ func TestPruneThrottles(t *testing.T) {
 	_, err = s.BeginLoginAttempt(ctx, "new@example.com", "192.0.2.1", now.Add(-time.Minute), policy)
 	require.NoError(t, err)
 
+	first, _, err := s.ClaimInboundMessage(ctx, "SMold", "+15550001111", now.Add(-8*24*time.Hour))
+	require.NoError(t, err)
+	require.True(t, first)
+	first, _, err = s.ClaimInboundMessage(ctx, "SMnew", "+15550001111", now.Add(-time.Hour))
+	require.NoError(t, err)
+	require.True(t, first)
+
 	pruned, err := s.PruneThrottles(ctx, now, policy.Window)
 	require.NoError(t, err)
-	require.EqualValues(t, 2, pruned)
+	require.EqualValues(t, 3, pruned)
+	first, _, err = s.ClaimInboundMessage(ctx, "SMnew", "+15550001111", now)
+	require.NoError(t, err)
+	require.False(t, first, "a recent message id is kept")
 
 	var keys []string
 	rows, _ := s.Pool().Query(ctx, `SELECT key FROM rate_limits UNION ALL SELECT email FROM login_failures ORDER BY 1`)

@@ -55,5 +55,11 @@ func (s *Store) PruneThrottles(ctx context.Context, now time.Time, window time.D
 	if err != nil {
 		return 0, fmt.Errorf("prune login failures: %w", err)
 	}
-	return a.RowsAffected() + b.RowsAffected(), nil
+	// Twilio redelivers an inbound message within minutes, not weeks: a week of message ids
+	// is plenty to act on each once.
+	c, err := s.pool.Exec(ctx, `DELETE FROM inbound_messages WHERE received_at < $1::timestamptz - interval '7 days'`, now)
+	if err != nil {
+		return 0, fmt.Errorf("prune inbound messages: %w", err)
+	}
+	return a.RowsAffected() + b.RowsAffected() + c.RowsAffected(), nil
 }

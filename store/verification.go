@@ -47,15 +47,17 @@ var errPhoneTaken = &domain.Error{Kind: domain.KindConflict,
 	Fields:  []domain.FieldError{{Field: "phone", Message: "verified by another account"}}}
 
 // SendLimits bound how many codes go out in any hour: per account and channel, and per
-// address across all accounts.
+// address across all accounts; and in any day per address, which is what bounds how many
+// guesses accounts that name someone else's number can make at it.
 type SendLimits struct {
-	PerAccount int
-	PerAddress int
+	PerAccount    int
+	PerAddress    int
+	PerAddressDay int
 }
 
 // SendRefusal says why SaveVerificationCode stored nothing; the zero value means it stored.
 type SendRefusal struct {
-	// Wait is how long until the oldest counted send leaves the hour's window.
+	// Wait is how long until the oldest counted send leaves the window.
 	Wait time.Duration
 	// ByAddress is set when the address's limit was reached, rather than the account's.
 	ByAddress bool
@@ -76,13 +78,16 @@ func (s *Store) SaveVerificationCode(ctx context.Context, c VerificationCode, li
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('verification:' || $1, 0))`, c.SentTo); err != nil {
 			return err
 		}
-		since := c.CreatedAt.Add(-time.Hour)
-		// Sends older than the window count for nothing any more.
+		since, day := c.CreatedAt.Add(-time.Hour), c.CreatedAt.Add(-24*time.Hour)
+		// Sends older than the longest window count for nothing any more.
 		if _, err := tx.Exec(ctx, `DELETE FROM verification_sends WHERE (user_id = $1 OR sent_to = $2) AND sent_at <= $3`,
-			c.UserID, c.SentTo, since); err != nil {
+			c.UserID, c.SentTo, day); err != nil {
 			return err
 		}
-		check := func(query string, limit int, args ...any) (bool, error) {
+		check := func(query string, limit int, window time.Duration, args ...any) (bool, error) {
+			if limit <= 0 {
+				return false, nil
+			}
 			var n int
 			var oldest *time.Time
 			if err := tx.QueryRow(ctx, query, args...).Scan(&n, &oldest); err != nil {
@@ -91,19 +96,25 @@ func (s *Store) SaveVerificationCode(ctx context.Context, c VerificationCode, li
 			if n < limit || oldest == nil {
 				return false, nil
 			}
-			refused.Wait = oldest.Add(time.Hour).Sub(c.CreatedAt)
+			refused.Wait = oldest.Add(window).Sub(c.CreatedAt)
 			return true, nil
 		}
 		over, err := check(`SELECT count(*), min(sent_at) FROM verification_sends
-			WHERE user_id = $1 AND channel = $2 AND sent_at > $3`, limits.PerAccount, c.UserID, c.Channel, since)
+			WHERE user_id = $1 AND channel = $2 AND sent_at > $3`, limits.PerAccount, time.Hour, c.UserID, c.Channel, since)
 		if err != nil || over {
 			return err
 		}
-		over, err = check(`SELECT count(*), min(sent_at) FROM verification_sends
-			WHERE sent_to = $1 AND sent_at > $2`, limits.PerAddress, c.SentTo, since)
-		if err != nil || over {
-			refused.ByAddress = over
-			return err
+		for _, w := range []struct {
+			limit  int
+			window time.Duration
+			since  time.Time
+		}{{limits.PerAddress, time.Hour, since}, {limits.PerAddressDay, 24 * time.Hour, day}} {
+			over, err = check(`SELECT count(*), min(sent_at) FROM verification_sends
+				WHERE sent_to = $1 AND sent_at > $2`, w.limit, w.window, c.SentTo, w.since)
+			if err != nil || over {
+				refused.ByAddress = over
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO verification_sends (user_id, channel, sent_to, sent_at) VALUES ($1, $2, $3, $4)`,
 			c.UserID, c.Channel, c.SentTo, c.CreatedAt); err != nil {

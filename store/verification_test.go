@@ -150,3 +150,26 @@ func TestInboundMessageActsOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, first)
 }
+
+// Codes to one address are capped per day too: accounts that name someone else's number
+// get at most that many codes (and so guesses) at it a day, however they spread them.
+func TestVerificationSendsPerAddressAndDay(t *testing.T) {
+	ctx := context.Background()
+	s := store.New(storetest.New(t))
+	_, err := s.CreateUser(ctx, domain.User{ID: "u", Email: "u@example.com", PasswordHash: "x", Name: "u",
+		Phone: "+15550009999", Role: domain.RolePatient})
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	save := func(at time.Time) store.SendRefusal {
+		refused, err := s.SaveVerificationCode(ctx, store.VerificationCode{UserID: "u", Channel: domain.ChannelSMS,
+			SentTo: "+15550009999", CodeHash: "h", ExpiresAt: at.Add(10 * time.Minute), CreatedAt: at},
+			store.SendLimits{PerAccount: 100, PerAddress: 100, PerAddressDay: 3})
+		require.NoError(t, err)
+		return refused
+	}
+	for h := 0; h < 6; h += 2 {
+		require.Zero(t, save(now.Add(time.Duration(h)*time.Hour)))
+	}
+	require.Equal(t, store.SendRefusal{Wait: 18 * time.Hour, ByAddress: true}, save(now.Add(6*time.Hour)))
+	require.Zero(t, save(now.Add(24*time.Hour+time.Minute)), "the first send has left the day")
+}
