@@ -7,7 +7,7 @@ GO ?= go
 TEMPORAL_CLI := github.com/temporalio/cli/cmd/temporal@v1.5.1
 MAILPIT := github.com/axllent/mailpit@v1.27.11
 
-.PHONY: dev test bench build tools vet fmt clean
+.PHONY: dev test bench build tools vet fmt clean histories
 
 dev: tools build
 	@./scripts/dev.sh
@@ -34,6 +34,12 @@ test: tools
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz FuzzCreateBookingBody -fuzztime 15s ./api
 	$(GO) test -run '^$$' -fuzz FuzzRegisterBody -fuzztime 15s ./api
+
+# Record a fresh set of workflow histories from real runs on the dev server, one per path a
+# booking can take, into workflows/testdata/histories (dated; older ones stay). `make test`
+# replays every recorded history against the current workflow code.
+histories: tools
+	$(GO) test ./e2e -run '^TestHistoriesReplay$$' -count=1 -args -record-histories
 
 bench: tools
 	./scripts/bench.sh

@@ -157,6 +157,13 @@ func (a *Activities) MoveBooking(ctx context.Context, in MoveInput) (domain.Book
 	return moved, nil
 }
 
+// LoadBooking reads a booking as the database has it: how a workflow catches up when the
+// database moved without it (a write whose answer was lost, a resumed run).
+func (a *Activities) LoadBooking(ctx context.Context, bookingID string) (domain.Booking, error) {
+	b, err := a.Store.GetBooking(ctx, bookingID)
+	return b, activityError(err)
+}
+
 // EventInput is a timeline entry the workflow wants recorded.
 type EventInput struct {
 	BookingID string         `json:"booking_id"`

@@ -53,6 +53,12 @@ type NotifyResult struct {
 	Status         string `json:"status"`
 }
 
+// Sent reports whether the message went out (or had gone out before), rather than being
+// refused for good or skipped.
+func (r NotifyResult) Sent() bool {
+	return r.Status != store.NotificationFailed && r.Status != store.NotificationSkipped
+}
+
 // SendNotification sends one message at most once. The row is written before the send and
 // updated after it; a retry finds it and does not send again once the provider accepted.
 // If an earlier attempt died mid-send, an SMS is looked up at Twilio before sending again;

@@ -19,13 +19,15 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store"
 	bookingworker "github.com/clinicbook/booking/worker"
 	"github.com/clinicbook/booking/workflows"
 )
 
 // -record-histories writes the histories this test produces to workflows/testdata/histories,
-// where the workflow package replays them on every test run. Record again only when the
-// workflow's behaviour changed on purpose (behind workflow.GetVersion), keeping old files.
+// named by the day they were recorded (`make histories` does it), where the workflow package
+// replays them on every test run. Record again when the workflow changed on purpose (behind
+// workflow.GetVersion); the older files stay, so the bookings they stand for keep replaying.
 var recordHistories = flag.Bool("record-histories", false, "write the recorded histories to workflows/testdata/histories")
 
 // TestHistoriesReplay runs real bookings through the dev server, then replays each history
@@ -71,14 +73,54 @@ func TestHistoriesReplay(t *testing.T) {
 		assert.Equal(c, domain.StatusExpired, b.Status)
 	}, 20*time.Second, 100*time.Millisecond)
 
-	// Let the cancellation notices finish so the recorded history closes.
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		d, err := p.temporal.DescribeWorkflowExecution(ctx, workflows.BookingWorkflowID(cancelled), "")
-		require.NoError(c, err)
-		assert.Equal(c, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, d.WorkflowExecutionInfo.Status)
-	}, 20*time.Second, 100*time.Millisecond)
+	// Cancelled by an admin in the Web UI (the workflow itself): compensation.
+	adminCancelled := p.bookConfirmed(token, tomorrowAt(16, 0))
+	require.NoError(t, p.temporal.CancelWorkflow(ctx, workflows.BookingWorkflowID(adminCancelled), ""))
 
-	names := map[string]string{cancelled: "confirmed-cancelled", moved: "confirmed-rescheduled", refused: "hold-refused", expired: "hold-expired"}
+	// Resumed (as the reconciler does) with a booking due in seconds: a reminder fires, the
+	// patient does not come, no-show.
+	noShow := p.insertConfirmed(patientID, time.Now().Add(4*time.Second), 2*time.Second)
+	pol := p.policy(time.Minute)
+	pol.ReminderOffsets, pol.NoShowGrace = []time.Duration{2 * time.Second}, time.Second
+	p.resume(ctx, noShow, pol)
+
+	// Resumed, checked in, completed at the end.
+	visit := p.insertConfirmed(patientID, time.Now().Add(8*time.Second), 5*time.Second)
+	p.resume(ctx, visit, p.policy(time.Minute))
+	admin := p.adminLogin("replay-admin@example.com")
+	require.Equal(t, 200, p.do("POST", "/v1/bookings/"+visit+"/check-in", admin, nil, nil))
+
+	// A hold that failed after its insert committed: expired, nothing leaks.
+	failed := uuid.NewString()
+	failQueue := p.faultyWorker(faultyHold{fail: true})
+	_, err = p.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.BookingWorkflowID(failed), TaskQueue: failQueue},
+		workflows.WorkflowName, workflows.Input{BookingID: failed, ProviderID: p.provider.ID, ServiceID: p.service.ID,
+			PatientID: patientID, Start: tomorrowAt(17, 0), Policy: p.policy(time.Minute)})
+	require.NoError(t, err)
+	h, err := p.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflows.BookingWorkflowID(failed),
+		UpdateName: workflows.UpdateHold, WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	require.Error(t, h.Get(ctx, nil))
+
+	// Let every recorded workflow close (the rescheduled one runs on) so its history is whole.
+	for _, id := range []string{cancelled, adminCancelled, noShow, visit, failed, expired, refused} {
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			d, err := p.temporal.DescribeWorkflowExecution(ctx, workflows.BookingWorkflowID(id), "")
+			require.NoError(c, err)
+			assert.Equal(c, enums.WORKFLOW_EXECUTION_STATUS_COMPLETED, d.WorkflowExecutionInfo.Status)
+		}, 30*time.Second, 100*time.Millisecond, id)
+	}
+	for id, want := range map[string]domain.Status{adminCancelled: domain.StatusCancelled, noShow: domain.StatusNoShow,
+		visit: domain.StatusCompleted, failed: domain.StatusExpired} {
+		b, err := p.st.GetBooking(ctx, id)
+		require.NoError(t, err)
+		require.Equal(t, want, b.Status, id)
+	}
+
+	names := map[string]string{cancelled: "confirmed-cancelled", moved: "confirmed-rescheduled", refused: "hold-refused",
+		expired: "hold-expired", adminCancelled: "workflow-cancelled", noShow: "resumed-reminded-no-show",
+		visit: "resumed-checked-in-completed", failed: "hold-failed"}
+	day := time.Now().UTC().Format("20060102")
 	for id, name := range names {
 		h := p.history(ctx, workflows.BookingWorkflowID(id))
 		r := worker.NewWorkflowReplayer()
@@ -87,11 +129,37 @@ func TestHistoriesReplay(t *testing.T) {
 		if *recordHistories {
 			b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
 			require.NoError(t, err)
-			path := filepath.Join("..", "workflows", "testdata", "histories", name+".json")
+			path := filepath.Join("..", "workflows", "testdata", "histories", day+"-"+name+".json")
 			require.NoError(t, os.WriteFile(path, b, 0o644))
 			t.Logf("recorded %s", path)
 		}
 	}
+}
+
+// insertConfirmed writes a confirmed booking straight into the database, of any length and as
+// soon as wanted (no slot grid, no workflow): what a resumed run finds.
+func (p *platform) insertConfirmed(patientID string, start time.Time, length time.Duration) string {
+	p.t.Helper()
+	ctx := context.Background()
+	id := uuid.NewString()
+	exp := time.Now().Add(time.Minute)
+	_, err := p.st.CreateHold(ctx, domain.Booking{ID: id, ProviderID: p.provider.ID, ServiceID: p.service.ID, PatientID: patientID,
+		Start: start.Truncate(time.Second), End: start.Truncate(time.Second).Add(length), HoldExpiresAt: &exp}, 0, store.EventInput{})
+	require.NoError(p.t, err)
+	_, err = p.st.ChangeStatus(ctx, store.StatusChange{BookingID: id, From: []domain.Status{domain.StatusHeld}, To: domain.StatusConfirmed})
+	require.NoError(p.t, err)
+	return id
+}
+
+// resume starts a run for an existing booking, as the reconciler does.
+func (p *platform) resume(ctx context.Context, id string, pol workflows.Policy) {
+	p.t.Helper()
+	b, err := p.st.GetBooking(ctx, id)
+	require.NoError(p.t, err)
+	_, err = p.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.BookingWorkflowID(id), TaskQueue: p.cfg.Temporal.TaskQueue},
+		workflows.WorkflowName, workflows.Input{BookingID: id, ProviderID: b.ProviderID, ServiceID: b.ServiceID,
+			PatientID: b.PatientID, Start: b.Start, Policy: pol, Resume: true})
+	require.NoError(p.t, err)
 }
 
 // policy is the platform's policy with another hold time.

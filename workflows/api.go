@@ -48,6 +48,11 @@ type Input struct {
 	Start      time.Time `json:"start"`
 	Notes      string    `json:"notes,omitempty"`
 	Policy     Policy    `json:"policy"`
+	// Resume starts a new run for a booking that exists already, whose workflow is gone
+	// (terminated from the Web UI, failed, lost with a namespace): the run reads the booking
+	// from the database and carries on from its status instead of holding a slot. The
+	// reconciler starts such runs.
+	Resume bool `json:"resume,omitempty"`
 }
 
 // Policy is the timing of a booking's life.

@@ -1,8 +1,10 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -25,31 +27,17 @@ func BookingWorkflow(ctx workflow.Context, in Input) (domain.Status, error) {
 	if err := s.registerHandlers(ctx); err != nil {
 		return "", err
 	}
+	s.cancellableTimers = workflow.GetVersion(ctx, changeTimers, workflow.DefaultVersion, versionTimers) == versionTimers
 
-	ok, err := workflow.AwaitWithTimeout(ctx, in.Policy.HoldRequestWait, func() bool { return s.holdStarted })
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		// Nobody asked for the hold: the caller died between start and update. Nothing was written.
-		s.log(ctx, "no hold requested; nothing held")
-		return "", nil
-	}
-	if err := workflow.Await(ctx, func() bool { return s.holdDone }); err != nil {
-		return "", err
-	}
-	if s.holdErr != nil {
-		if !isRefusal(s.holdErr) {
-			// The hold failed for a reason other than a refusal (the database was away for
-			// the whole retry budget); an attempt may still have committed, so expire it.
-			dctx, _ := workflow.NewDisconnectedContext(ctx)
-			_ = s.setDurableStatus(dctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired})
+	if in.Resume {
+		if err := s.resume(ctx); err != nil {
+			return "", err
 		}
-		_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-		return "", nil
+	} else if done, err := s.awaitHold(ctx); done || err != nil {
+		return "", err
 	}
 
-	err = s.run(ctx)
+	err := s.run(ctx)
 	if temporal.IsCanceledError(err) || errors.Is(ctx.Err(), workflow.ErrCanceled) {
 		// The workflow itself was cancelled (an admin in the Web UI): compensate anyway, on a
 		// context the cancellation does not reach.
@@ -79,6 +67,54 @@ func BookingWorkflow(ctx workflow.Context, in Input) (domain.Status, error) {
 	return s.booking.Status, nil
 }
 
+// awaitHold waits for the hold update and its outcome. It reports done when the workflow has
+// nothing more to do: nobody asked for the hold, or it was refused, or it failed.
+func (s *booking) awaitHold(ctx workflow.Context) (bool, error) {
+	ok, err := s.awaitWithTimeout(ctx, s.in.Policy.HoldRequestWait, func() bool { return s.holdStarted })
+	if err != nil {
+		return true, err
+	}
+	if !ok {
+		// Nobody asked for the hold: the caller died between start and update. Nothing was written.
+		s.log(ctx, "no hold requested; nothing held")
+		return true, nil
+	}
+	// The hold runs to its end even when the workflow is cancelled meanwhile (an admin in the
+	// Web UI): what it wrote must be known before anything is undone.
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	if err := workflow.Await(dctx, func() bool { return s.holdDone }); err != nil {
+		return true, err
+	}
+	if s.holdErr == nil {
+		return false, nil
+	}
+	refused := isRefusal(s.holdErr)
+	if workflow.GetVersion(ctx, changeRefusals, workflow.DefaultVersion, versionRefusals) == workflow.DefaultVersion {
+		refused = isLegacyRefusal(s.holdErr)
+	}
+	if !refused {
+		// The hold failed rather than being refused (the database away for the whole retry
+		// budget, or its answer lost after the insert committed): a row may exist, so expire
+		// it. Expiring is safe to repeat and harmless when nothing was written.
+		_ = s.setDurableStatus(dctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired})
+	}
+	_ = workflow.Await(dctx, func() bool { return workflow.AllHandlersFinished(dctx) })
+	return true, nil
+}
+
+// resume starts a run for a booking whose workflow is gone (see Input.Resume): the database's
+// booking is the truth, and the run carries on from its status.
+func (s *booking) resume(ctx workflow.Context) error {
+	s.holdStarted, s.holdDone = true, true
+	b, err := s.reread(ctx)
+	if err != nil {
+		return err
+	}
+	s.log(ctx, "resumed from the database as %s", b.Status)
+	s.adopt(ctx, b)
+	return nil
+}
+
 // booking is the workflow's state. Handlers and the main loop take turns through mu.
 type booking struct {
 	in      Input
@@ -89,6 +125,9 @@ type booking struct {
 	holdStarted bool
 	holdDone    bool
 	holdErr     error
+
+	// cancellableTimers: timers that no longer matter are cancelled (versionTimers).
+	cancellableTimers bool
 
 	// changed is bumped whenever the main loop's next deadline may have moved.
 	changed   int
@@ -137,6 +176,9 @@ func (s *booking) summary() (Summary, error) {
 // hold is the first step. A second hold update (a retried POST with a new update id) gets the
 // first answer.
 func (s *booking) hold(ctx workflow.Context) (domain.Booking, error) {
+	// The hold runs to its end even if the workflow is cancelled meanwhile, so that what it
+	// wrote is known before the cancellation compensates (see awaitHold).
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
 	if err := s.mu.Lock(ctx); err != nil {
 		return domain.Booking{}, err
 	}
@@ -156,6 +198,10 @@ func (s *booking) hold(ctx workflow.Context) (domain.Booking, error) {
 	if err != nil {
 		s.holdErr = updateError(err)
 		s.log(ctx, "hold refused: %v", s.holdErr)
+		if !isRefusal(s.holdErr) {
+			// The caller sees that it may try again, not our internal error.
+			return domain.Booking{}, temporal.NewApplicationError("the slot could not be held just now; try again", string(domain.KindUnavailable))
+		}
 		return domain.Booking{}, s.holdErr
 	}
 	s.booking = held
@@ -358,11 +404,11 @@ func (s *booking) run(ctx workflow.Context) error {
 		seen := s.changed
 		wait := at.Sub(workflow.Now(ctx))
 		if wait > 0 {
-			timedOut, err := awaitTimeout(ctx, wait, func() bool { return s.changed != seen })
+			changed, err := s.awaitWithTimeout(ctx, wait, func() bool { return s.changed != seen })
 			if err != nil {
 				return err
 			}
-			if !timedOut {
+			if changed {
 				continue
 			}
 		}
@@ -371,8 +417,14 @@ func (s *booking) run(ctx workflow.Context) error {
 		}
 		// A handler may have moved things while we waited for the lock.
 		if s.changed == seen {
+			before := s.booking.Status
 			if err := fire(ctx); err != nil {
 				s.mu.Unlock()
+				if s.booking.Status != before {
+					// The database had moved first; the workflow caught up (see
+					// writeStatus) and carries on from there rather than failing.
+					continue
+				}
 				return err
 			}
 		}
@@ -381,10 +433,23 @@ func (s *booking) run(ctx workflow.Context) error {
 	return nil
 }
 
-// awaitTimeout waits for cond for at most d and reports whether it timed out.
-func awaitTimeout(ctx workflow.Context, d time.Duration, cond func() bool) (bool, error) {
-	ok, err := workflow.AwaitWithTimeout(ctx, d, cond)
-	return !ok, err
+// awaitWithTimeout waits for cond for at most d and reports whether cond came true. Unlike
+// workflow.AwaitWithTimeout it cancels its timer when cond wins, so a booking's history holds
+// only the timers that fired or were called off, not one left running per re-plan.
+func (s *booking) awaitWithTimeout(ctx workflow.Context, d time.Duration, cond func() bool) (bool, error) {
+	if !s.cancellableTimers {
+		return workflow.AwaitWithTimeout(ctx, d, cond)
+	}
+	if cond() {
+		return true, nil
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimer(tctx, d)
+	if err := workflow.Await(ctx, func() bool { return cond() || timer.IsReady() }); err != nil {
+		return false, err
+	}
+	return cond(), nil
 }
 
 // next is the booking's next deadline and what happens then.
@@ -433,17 +498,21 @@ func (s *booking) complete(ctx workflow.Context) error {
 // Reminder states.
 const (
 	reminderPlanned = "planned"
+	reminderSending = "sending"
 	reminderSent    = "sent"
+	reminderFailed  = "failed"
 	reminderSkipped = "skipped"
 	reminderDropped = "dropped"
 )
 
-// planReminders plans one reminder per offset for the current time; those already past are
-// skipped rather than sent late.
+// planReminders plans one reminder per offset for the current time, furthest first whatever
+// order the configuration gave; those already past are skipped rather than sent late.
 func (s *booking) planReminders(ctx workflow.Context) {
 	now := workflow.Now(ctx)
 	s.reminders = nil
-	for _, off := range s.in.Policy.ReminderOffsets {
+	offsets := slices.Clone(s.in.Policy.ReminderOffsets)
+	slices.SortFunc(offsets, func(x, y time.Duration) int { return cmp.Compare(y, x) })
+	for _, off := range offsets {
 		r := Reminder{Offset: formatOffset(off), At: s.booking.Start.Add(-off), State: reminderPlanned}
 		if !r.At.After(now) {
 			r.State = reminderSkipped
@@ -466,11 +535,24 @@ func (s *booking) dropReminders(ctx workflow.Context) {
 	s.changed++
 }
 
+// remind sends a reminder. It is marked sent once a message went out on some channel, and
+// failed when none did; until then it is sending, and no longer waited for.
 func (s *booking) remind(ctx workflow.Context, i int) error {
 	r := &s.reminders[i]
-	r.State = reminderSent
+	r.State = reminderSending
 	s.log(ctx, "reminder %s before the start", r.Offset)
-	s.notify(ctx, domain.NotifyReminder, r.Offset)
+	revision := s.booking.Revision
+	s.notifyThen(ctx, domain.NotifyReminder, r.Offset, time.Time{}, func(sent bool) {
+		// A reschedule meanwhile replaced the plan; this reminder is no longer in it.
+		if i >= len(s.reminders) || s.booking.Revision != revision || s.reminders[i].State != reminderSending {
+			return
+		}
+		if sent {
+			s.reminders[i].State = reminderSent
+		} else {
+			s.reminders[i].State = reminderFailed
+		}
+	})
 	return nil
 }
 
@@ -486,11 +568,25 @@ func (s *booking) setDurableStatus(ctx workflow.Context, in activities.StatusInp
 	return s.writeStatus(ctx, in, true)
 }
 
-// Version of the durable status writes: before it, they were local activities with a
-// 30-second budget, which a longer database outage could exhaust and fail the workflow.
+// Versions of changes that alter the commands a booking in flight emits.
 const (
+	// Before it, durable status writes were local activities with a 30-second budget, which
+	// a longer database outage could exhaust and fail the workflow.
 	changeDurableStatus  = "durable-status-writes"
 	versionDurableStatus = 1
+
+	// Before it, waits left their timer running when the condition won.
+	changeTimers  = "cancellable-timers"
+	versionTimers = 1
+
+	// Before it, a failed hold whose error had any type but "internal" (a converted Go
+	// error's "wrapError", say) counted as a refusal, and what it wrote was never expired.
+	changeRefusals  = "refusals-by-kind"
+	versionRefusals = 1
+
+	// Before it, a status write the database refused (it had moved first) failed the workflow.
+	changeCatchUp  = "catch-up-with-database"
+	versionCatchUp = 1
 )
 
 func (s *booking) writeStatus(ctx workflow.Context, in activities.StatusInput, durable bool) error {
@@ -504,12 +600,71 @@ func (s *booking) writeStatus(ctx workflow.Context, in activities.StatusInput, d
 		err = workflow.ExecuteLocalActivity(localCtx(ctx), a.SetStatus, in).Get(ctx, &b)
 	}
 	if err != nil {
-		return updateError(err)
+		err = updateError(err)
+		if workflow.GetVersion(ctx, changeCatchUp, workflow.DefaultVersion, versionCatchUp) == workflow.DefaultVersion {
+			return err
+		}
+		// Refused (the database moved first: an expiry by the reconciler, a write whose
+		// answer was lost) or of unknown outcome (the local budget ran out): the database
+		// knows what happened, so ask it.
+		cur, rerr := s.reread(ctx)
+		if rerr != nil {
+			return err
+		}
+		if cur.Status != in.To {
+			s.adopt(ctx, cur)
+			return err
+		}
+		b = cur // it had taken effect after all
 	}
 	s.booking = b
 	s.changed++
 	s.log(ctx, "status %s", b.Status)
 	return s.publish(ctx)
+}
+
+// reread reads the booking from the database, retrying for as long as that takes: the
+// workflow cannot go on without knowing where the booking stands.
+func (s *booking) reread(ctx workflow.Context) (domain.Booking, error) {
+	var b domain.Booking
+	err := workflow.ExecuteActivity(durableCtx(ctx), a.LoadBooking, s.in.BookingID).Get(ctx, &b)
+	return b, err
+}
+
+// adopt takes the database's booking as the truth and rebuilds the plan from its status:
+// which compensations apply, and, for a confirmed booking, its reminders and confirmation
+// (messages are sent once per booking, kind and revision, so one already sent is not sent
+// again).
+func (s *booking) adopt(ctx workflow.Context, b domain.Booking) {
+	was := s.booking.Status
+	s.booking = b
+	switch b.Status {
+	case domain.StatusHeld:
+		s.compensations = []string{compReleaseSlot}
+	case domain.StatusConfirmed:
+		s.compensations = []string{compReleaseSlot, compDropReminders}
+		if !s.hasPlannedReminders() {
+			s.planReminders(ctx)
+		}
+		s.notify(ctx, domain.NotifyConfirmation, "")
+	default:
+		s.compensations = nil
+		s.dropReminders(ctx)
+	}
+	if was != "" && was != b.Status {
+		s.log(ctx, "caught up with the database: %s, not %s", b.Status, was)
+	}
+	s.changed++
+	_ = s.publish(ctx)
+}
+
+func (s *booking) hasPlannedReminders() bool {
+	for _, r := range s.reminders {
+		if r.State == reminderPlanned {
+			return true
+		}
+	}
+	return false
 }
 
 // publish keeps the search attributes and memo current, so the Web UI's list and filters
@@ -561,7 +716,15 @@ func (s *booking) notify(ctx workflow.Context, kind, variant string) {
 
 // notifyMoved is notify for a reschedule, which names the old time too.
 func (s *booking) notifyMoved(ctx workflow.Context, kind, variant string, oldStart time.Time) {
-	for _, ch := range []string{domain.ChannelSMS, domain.ChannelEmail} {
+	s.notifyThen(ctx, kind, variant, oldStart, nil)
+}
+
+// notifyThen sends on every channel and, when done is not nil, calls it once every channel
+// has an outcome, with whether a message went out on at least one.
+func (s *booking) notifyThen(ctx workflow.Context, kind, variant string, oldStart time.Time, done func(sent bool)) {
+	channels := []string{domain.ChannelSMS, domain.ChannelEmail}
+	pending, sent := len(channels), false
+	for _, ch := range channels {
 		in := activities.NotifyInput{BookingID: s.in.BookingID, Kind: kind, Variant: variant, Channel: ch,
 			Revision: s.booking.Revision, OldStart: oldStart}
 		s.sending++
@@ -569,6 +732,12 @@ func (s *booking) notifyMoved(ctx workflow.Context, kind, variant string, oldSta
 			defer func() { s.sending-- }()
 			var res activities.NotifyResult
 			err := workflow.ExecuteActivity(notifyCtx(ctx), a.SendNotification, in).Get(ctx, &res)
+			if err == nil && res.Sent() {
+				sent = true
+			}
+			if pending--; pending == 0 && done != nil {
+				done(sent)
+			}
 			if err != nil {
 				s.log(ctx, "%s %s not sent: %v", in.Kind, in.Channel, err)
 				return
@@ -635,8 +804,24 @@ func notifyCtx(ctx workflow.Context) workflow.Context {
 	})
 }
 
-// isRefusal reports whether err is a business refusal (a domain kind), not a failure.
+// isRefusal reports whether err is a business refusal: one of the domain's kinds for a request
+// we will not carry out. Anything else (a failure whose error type is a Go type's name, a
+// timeout, an unavailable database) is a failure, after which a write may still have happened.
 func isRefusal(err error) bool {
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) {
+		return false
+	}
+	switch domain.Kind(appErr.Type()) {
+	case domain.KindInvalid, domain.KindUnprocessable, domain.KindNotFound, domain.KindConflict, domain.KindForbidden:
+		return true
+	}
+	return false
+}
+
+// isLegacyRefusal is how refusals were told apart before versionRefusals, kept so that the
+// bookings decided that way replay.
+func isLegacyRefusal(err error) bool {
 	var appErr *temporal.ApplicationError
 	return errors.As(err, &appErr) && appErr.Type() != "" && appErr.Type() != string(domain.KindInternal)
 }

@@ -521,3 +521,68 @@ func TestReschedulesAreCapped(t *testing.T) {
 	require.Contains(t, appErr.Message(), "moved as often as allowed (1)")
 	require.True(t, h.booking().Start.Equal(slotStart.Add(time.Hour)), "the refused move changed nothing")
 }
+
+// Reminders go out furthest first whatever order the policy lists them in.
+func TestRemindersAreSortedByTheWorkflow(t *testing.T) {
+	h := newHarness(t)
+	h.in.Policy.ReminderOffsets = []time.Duration{2 * time.Hour, 24 * time.Hour}
+	h.update(0, workflows.UpdateHold)
+	h.update(time.Minute, workflows.UpdateConfirm)
+	var s workflows.Summary
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(workflows.QuerySummary)
+		require.NoError(t, err)
+		require.NoError(t, v.Get(&s))
+	}, 2*time.Minute)
+	require.Equal(t, domain.StatusNoShow, h.run())
+	require.Len(t, s.Reminders, 2)
+	require.Equal(t, "24h", s.Reminders[0].Offset)
+	require.Equal(t, "2h", s.Reminders[1].Offset)
+	require.ElementsMatch(t, pairs("confirmation", "reminder:24h", "reminder:2h", "no_show"), h.notifications())
+}
+
+// The database moved first (a confirm committed whose answer the workflow never heard): when
+// the hold's expiry finds the booking confirmed, the workflow carries on as confirmed instead
+// of failing, with its reminders and confirmation.
+func TestWorkflowCatchesUpWithTheDatabase(t *testing.T) {
+	h := newHarness(t)
+	h.update(0, workflows.UpdateHold)
+	h.env.RegisterDelayedCallback(func() {
+		_, err := h.st.ChangeStatus(context.Background(), store.StatusChange{BookingID: "b-1",
+			From: []domain.Status{domain.StatusHeld}, To: domain.StatusConfirmed})
+		require.NoError(t, err)
+	}, 5*time.Minute)
+	checkIn := h.update(slotStart.Sub(t0)-10*time.Minute, workflows.UpdateCheckIn, workflows.CheckInRequest{By: "prov"})
+
+	require.Equal(t, domain.StatusCompleted, h.run())
+	require.NoError(t, checkIn.err)
+	require.Equal(t, domain.StatusCompleted, h.booking().Status)
+	require.ElementsMatch(t, pairs("confirmation", "reminder:24h", "reminder:2h"), h.notifications())
+}
+
+// A resumed run (the reconciler's, for a booking whose workflow is gone) carries on from the
+// database: a confirmed booking gets its reminders and its no-show check back, and the
+// confirmation already sent is not sent again.
+func TestResumeCarriesOnFromTheDatabase(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	exp := t0.Add(10 * time.Minute)
+	_, err := h.st.CreateHold(ctx, domain.Booking{ID: "b-1", ProviderID: "prov-1", ServiceID: "svc-30", PatientID: "pat-1",
+		Start: slotStart, End: slotStart.Add(30 * time.Minute), HoldExpiresAt: &exp}, 0, store.EventInput{})
+	require.NoError(t, err)
+	_, err = h.st.ChangeStatus(ctx, store.StatusChange{BookingID: "b-1", From: []domain.Status{domain.StatusHeld}, To: domain.StatusConfirmed})
+	require.NoError(t, err)
+	_, err = h.st.EnsureNotification(ctx, domain.Notification{ID: "n-1", BookingID: "b-1", Kind: domain.NotifyConfirmation,
+		Channel: domain.ChannelSMS, Recipient: "+15550001111"})
+	require.NoError(t, err)
+	require.NoError(t, h.st.MarkNotificationSent(ctx, "n-1", "SM1"))
+
+	h.in.Resume = true
+	require.Equal(t, domain.StatusNoShow, h.run())
+	require.ElementsMatch(t, pairs("confirmation", "reminder:24h", "reminder:2h", "no_show"), h.notifications())
+	for _, m := range h.rec.all() {
+		if m.channel == "sms" {
+			require.NotContains(t, m.body, "Confirmed", "the confirmation SMS was sent before the resume")
+		}
+	}
+}
