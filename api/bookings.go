@@ -116,6 +116,23 @@ const maxIdempotencyKey = 255
 // same booking, and so the same workflow.
 var idempotencyNamespace = uuid.MustParse("6f1c5a9e-2b1e-4c67-9a55-0c3b8f7d2e10")
 
+// commandKeyNamespace derives a command's update id from (caller, command, key), so that two
+// callers or two commands never share one.
+var commandKeyNamespace = uuid.MustParse("0b7e4f3a-91d2-4c1e-8f5b-6a2d9c3e7b14")
+
+// idempotencyKey reads the optional Idempotency-Key header: "" when absent, 400 when too long.
+func idempotencyKey(r *http.Request) (string, error) {
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > maxIdempotencyKey {
+		return "", domain.Invalid("the Idempotency-Key header is too long", domain.FieldError{Field: "Idempotency-Key", Message: "at most 255 characters"})
+	}
+	return key, nil
+}
+
+// errKeyReused answers a request whose Idempotency-Key named another request before.
+var errKeyReused = &domain.Error{Kind: domain.KindUnprocessable, Message: "this Idempotency-Key was used with a different request",
+	Fields: []domain.FieldError{{Field: "Idempotency-Key", Message: "reused with another body"}}}
+
 // createBooking holds a slot. It starts the booking's workflow (eagerly, on this process's own
 // worker when it can) and asks it for the hold with an update, so that 201 means held.
 func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
@@ -136,11 +153,12 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 	}
 
 	id := uuid.NewString()
-	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		if len(key) > maxIdempotencyKey {
-			writeError(w, r, domain.Invalid("the Idempotency-Key header is too long", domain.FieldError{Field: "Idempotency-Key", Message: "at most 255 characters"}))
-			return
-		}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if key != "" {
 		id = uuid.NewSHA1(idempotencyNamespace, []byte(me.UserID+"\x00"+key)).String()
 		hash := requestHash(req, start)
 		_, boundHash, err := s.Store.ClaimIdempotencyKey(ctx, me.UserID, key, hash, id)
@@ -149,8 +167,7 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if boundHash != hash {
-			writeError(w, r, &domain.Error{Kind: domain.KindUnprocessable, Message: "this Idempotency-Key was used with a different request",
-				Fields: []domain.FieldError{{Field: "Idempotency-Key", Message: "reused with another body"}}})
+			writeError(w, r, errKeyReused)
 			return
 		}
 	}
@@ -159,6 +176,13 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		BookingID: id, ProviderID: req.ProviderID, ServiceID: req.ServiceID, PatientID: req.PatientID,
 		Start: start, Notes: req.Notes, Policy: s.policy(),
 	})
+	if r.Header.Get("Idempotency-Key") != "" && (err == nil || domain.IsKind(asDomainError(err), domain.KindUnavailable)) {
+		// A retry is answered with the first hold's outcome, which Temporal keeps: but a hold
+		// that has lapsed since, or that failed, holds nothing, whatever it once answered.
+		if now, gerr := s.Store.GetBooking(ctx, id); gerr == nil && now.Status == domain.StatusExpired {
+			err = errLapsed
+		}
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -200,17 +224,7 @@ func (s *Server) withinHorizon(start time.Time) error {
 
 // policy is the timing and the limits every new booking is made under.
 func (s *Server) policy() workflows.Policy {
-	p := workflows.Policy{
-		HoldTTL:           s.Config.HoldTTL,
-		ReminderOffsets:   s.Config.ReminderOffsets,
-		NoShowGrace:       s.Config.NoShowGrace,
-		LateCancelWindow:  s.Config.LateCancelWindow,
-		CheckInEarly:      time.Hour,
-		HoldRequestWait:   time.Minute,
-		MaxActiveBookings: s.Config.Limits.MaxActiveBookings,
-		MaxReschedules:    &s.Config.Limits.MaxReschedules,
-	}
-	return p
+	return workflows.NewPolicy(s.Config)
 }
 
 // hold starts the workflow and waits for the hold update's answer.
@@ -228,10 +242,11 @@ func (s *Server) hold(ctx context.Context, in workflows.Input) (domain.Booking, 
 	}, workflows.WorkflowName, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		// The workflow for this key ran and finished: answer with what it left behind.
+		// The workflow for this key ran and finished: answer with what it left behind, unless
+		// that is a hold which failed or lapsed, which holds nothing.
 		b, gerr := s.Store.GetBooking(ctx, in.BookingID)
-		if gerr != nil {
-			return domain.Booking{}, domain.Errorf(domain.KindConflict, "this request was refused earlier; send it with a new Idempotency-Key to try again")
+		if gerr != nil || b.Status == domain.StatusExpired {
+			return domain.Booking{}, errLapsed
 		}
 		return b, nil
 	}
@@ -242,6 +257,9 @@ func (s *Server) hold(ctx context.Context, in workflows.Input) (domain.Booking, 
 	err = s.update(ctx, wfID, run.GetRunID(), workflows.UpdateHold, workflows.HoldUpdateID, nil, &b)
 	return b, err
 }
+
+// errLapsed answers a retried POST /v1/bookings whose first attempt holds nothing now.
+var errLapsed = domain.Errorf(domain.KindConflict, "this request was refused, or its hold failed or lapsed, earlier; send it with a new Idempotency-Key to try again")
 
 // updateTimeout bounds how long a request waits for the booking's workflow: with no worker
 // polling, an update would otherwise wait as long as the client does.
@@ -312,43 +330,87 @@ func (s *Server) loadVisible(ctx context.Context, me domain.Principal, id string
 	return domain.Booking{}, domain.Errorf(domain.KindNotFound, "booking not found")
 }
 
-// command runs one booking update for callers with one of roles. done is the status the
-// command leads to: a command repeated once the workflow has closed in that status (a retried
-// cancel) answers with the booking rather than an error.
+// commandSpec is one command on a booking.
+type commandSpec struct {
+	// name is the workflow update that carries the command; arg is its argument.
+	name string
+	arg  any
+	// request is the command's body in a canonical form: with an Idempotency-Key, the key is
+	// bound to (booking, name, request), and a key reused for anything else is refused.
+	request string
+	// done is the status the command leads to: a command repeated once the booking is in it
+	// (a retried cancel, also after the workflow closed) answers with the booking rather than
+	// an error.
+	done domain.Status
+	// check, when not nil, refuses the command from the booking as stored, before the
+	// workflow is asked: limits the API can tell without it.
+	check func(domain.Booking) error
+	// applied, when not nil, tells from the stored booking that a command sent before under
+	// the same Idempotency-Key took effect, when the workflow no longer knows its update (a
+	// new run started by the reconciler).
+	applied func(domain.Booking) bool
+	roles   []domain.Role
+}
+
+// command runs one booking update for callers with one of the spec's roles.
 //
-// check, when not nil, refuses the command from the booking as stored, before the workflow is
-// asked: limits the API can tell without it.
-func (s *Server) command(w http.ResponseWriter, r *http.Request, name string, arg any, done domain.Status, check func(domain.Booking) error, roles ...domain.Role) {
+// With an Idempotency-Key the key becomes the update's id (derived from caller, command and
+// key), and Temporal answers a retried update with the first one's result, also after it
+// completed: a retried command answers what the first one answered. The key is bound to the
+// request in idempotency_keys first, so that the same key with another request is refused
+// rather than answered with the first result.
+func (s *Server) command(w http.ResponseWriter, r *http.Request, c commandSpec) {
 	ctx := r.Context()
 	me := caller(r)
+	key, err := idempotencyKey(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	b, err := s.loadVisible(ctx, me, mux.Vars(r)["id"])
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if err := requireRole(r, roles...); err != nil {
+	if err := requireRole(r, c.roles...); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if done != "" && b.Status == done {
+	updateID, repeat := "", false
+	if key != "" {
+		hash := commandHash(b.ID, c.name, c.request)
+		claim, err := s.Store.ClaimKey(ctx, me.UserID, key, hash, b.ID)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		if claim.RequestHash != hash {
+			writeError(w, r, errKeyReused)
+			return
+		}
+		updateID = uuid.NewSHA1(commandKeyNamespace, []byte(me.UserID+"\x00"+c.name+"\x00"+key)).String()
+		repeat = !claim.New
+	}
+	if c.done != "" && b.Status == c.done {
 		// A repeat of a command that took effect: the database answers, and the workflow's
 		// history does not grow with every retry.
 		writeJSON(w, http.StatusOK, viewOf(b))
 		return
 	}
-	if check != nil {
-		if err := check(b); err != nil {
+	// A retry under a bound key goes to the workflow, which answers it with the first
+	// attempt's result: the booking as stored now may well fail the check because of it (a
+	// reschedule that used up the last move).
+	if c.check != nil && !repeat {
+		if err := c.check(b); err != nil {
 			writeError(w, r, err)
 			return
 		}
 	}
 	var out domain.Booking
-	if err := s.update(ctx, workflows.BookingWorkflowID(b.ID), "", name, "", arg, &out); err != nil {
-		if de := asDomainError(err); de != nil && de.Kind == domain.KindConflict && done != "" {
-			if now, gerr := s.Store.GetBooking(ctx, b.ID); gerr == nil && now.Status == done {
-				writeJSON(w, http.StatusOK, viewOf(now))
-				return
-			}
+	if err := s.update(ctx, workflows.BookingWorkflowID(b.ID), "", c.name, updateID, c.arg, &out); err != nil {
+		if now, ok := s.tookEffect(ctx, b.ID, c, repeat, err); ok {
+			writeJSON(w, http.StatusOK, viewOf(now))
+			return
 		}
 		writeError(w, r, err)
 		return
@@ -356,12 +418,48 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, name string, ar
 	writeJSON(w, http.StatusOK, viewOf(out))
 }
 
+// tookEffect looks at the stored booking after its command failed in a way that may mean the
+// command took effect before: a conflict once the booking is in the command's done status (a
+// cancel racing the workflow's close), or any refusal of a retry under a bound key whose effect
+// the booking shows.
+func (s *Server) tookEffect(ctx context.Context, id string, c commandSpec, repeat bool, err error) (domain.Booking, bool) {
+	de := asDomainError(err)
+	if de == nil {
+		return domain.Booking{}, false
+	}
+	byStatus := c.done != "" && de.Kind == domain.KindConflict
+	byKey := repeat && c.applied != nil
+	if !byStatus && !byKey {
+		return domain.Booking{}, false
+	}
+	now, gerr := s.Store.GetBooking(ctx, id)
+	if gerr != nil {
+		return domain.Booking{}, false
+	}
+	if byStatus && now.Status == c.done || byKey && c.applied(now) {
+		return now, true
+	}
+	return domain.Booking{}, false
+}
+
+// commandHash is the hash an Idempotency-Key of a command is bound to. It differs from every
+// requestHash of a new booking, so a key cannot name both.
+func commandHash(bookingID, name, request string) string {
+	h := sha256.New()
+	for _, part := range []string{"command", bookingID, name, request} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 func (s *Server) confirmBooking(w http.ResponseWriter, r *http.Request) {
 	if err := decode(w, r, &struct{}{}, true); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	s.command(w, r, workflows.UpdateConfirm, nil, domain.StatusConfirmed, nil, domain.RolePatient, domain.RoleAdmin)
+	s.command(w, r, commandSpec{name: workflows.UpdateConfirm, done: domain.StatusConfirmed,
+		roles: []domain.Role{domain.RolePatient, domain.RoleAdmin}})
 }
 
 func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) {
@@ -389,8 +487,11 @@ func (s *Server) cancelBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.command(w, r, workflows.UpdateCancel, workflows.CancelRequest{Reason: req.Reason, ReasonCode: req.ReasonCode, By: caller(r).UserID},
-		domain.StatusCancelled, nil, domain.RolePatient, domain.RoleAdmin)
+	s.command(w, r, commandSpec{name: workflows.UpdateCancel,
+		arg:     workflows.CancelRequest{Reason: req.Reason, ReasonCode: req.ReasonCode, By: caller(r).UserID},
+		request: req.Reason + "\x00" + req.ReasonCode,
+		done:    domain.StatusCancelled,
+		roles:   []domain.Role{domain.RolePatient, domain.RoleAdmin}})
 }
 
 func cancelReasonCodes() []string {
@@ -419,8 +520,15 @@ func (s *Server) rescheduleBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.command(w, r, workflows.UpdateReschedule, workflows.RescheduleRequest{Start: start, By: caller(r).UserID}, "", s.rescheduleLimit,
-		domain.RolePatient, domain.RoleAdmin)
+	s.command(w, r, commandSpec{name: workflows.UpdateReschedule,
+		arg: workflows.RescheduleRequest{Start: start, By: caller(r).UserID},
+		// The same instant written with another offset is the same request.
+		request: start.UTC().Format(time.RFC3339Nano),
+		check:   s.rescheduleLimit,
+		applied: func(b domain.Booking) bool {
+			return b.Revision > 0 && b.Start.Equal(start) && (b.Status == domain.StatusHeld || b.Status == domain.StatusConfirmed)
+		},
+		roles: []domain.Role{domain.RolePatient, domain.RoleAdmin}})
 }
 
 // rescheduleLimit refuses moving a booking that has been moved as often as allowed: each move
@@ -437,7 +545,8 @@ func (s *Server) checkInBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	s.command(w, r, workflows.UpdateCheckIn, workflows.CheckInRequest{By: caller(r).UserID}, domain.StatusCheckedIn, nil, domain.RoleProvider, domain.RoleAdmin)
+	s.command(w, r, commandSpec{name: workflows.UpdateCheckIn, arg: workflows.CheckInRequest{By: caller(r).UserID},
+		done: domain.StatusCheckedIn, roles: []domain.Role{domain.RoleProvider, domain.RoleAdmin}})
 }
 
 // eventView is one timeline entry: a recorded event or a notification with its delivery state.

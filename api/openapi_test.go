@@ -300,6 +300,10 @@ func TestOpenAPIDocumentIsWellFormed(t *testing.T) {
 		return nil
 	}
 	param("POST", "/v1/bookings", "header", "Idempotency-Key")
+	for _, cmd := range []string{"confirm", "cancel", "reschedule", "check-in"} {
+		param("POST", "/v1/bookings/{id}/"+cmd, "header", "Idempotency-Key")
+		hasResponse("POST", "/v1/bookings/{id}/"+cmd, "422")
+	}
 	if p := param("GET", "/v1/providers/{id}/availability", "query", "service_id"); p != nil && p["required"] != true {
 		t.Errorf("availability's service_id must be required")
 	}

@@ -39,6 +39,9 @@ type Config struct {
 	ReminderOffsets  []time.Duration
 	NoShowGrace      time.Duration
 	LateCancelWindow time.Duration
+	// ReconcileInterval is how often the reconciler's Temporal Schedule runs: it expires
+	// lapsed holds and restarts the workflows of live bookings whose workflow is gone.
+	ReconcileInterval time.Duration
 
 	AdminEmail    string
 	AdminPassword string
@@ -195,13 +198,14 @@ func Load(getenv func(string) string) (Config, error) {
 			From:     r.email("SMTP_FROM", "Clinic <no-reply@clinic.localhost>"),
 			TLS:      r.oneOf("SMTP_TLS", "none", "none", "starttls", "tls"),
 		},
-		HoldTTL:          r.duration("HOLD_TTL", "10m"),
-		ReminderOffsets:  r.durations("REMINDER_OFFSETS", "24h,2h"),
-		NoShowGrace:      r.duration("NO_SHOW_GRACE", "15m"),
-		LateCancelWindow: r.duration("LATE_CANCEL_WINDOW", "24h"),
-		AdminEmail:       r.str("ADMIN_EMAIL", ""),
-		AdminPassword:    r.str("ADMIN_PASSWORD", ""),
-		OTLPEndpoint:     r.str("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+		HoldTTL:           r.duration("HOLD_TTL", "10m"),
+		ReminderOffsets:   r.durations("REMINDER_OFFSETS", "24h,2h"),
+		NoShowGrace:       r.duration("NO_SHOW_GRACE", "15m"),
+		LateCancelWindow:  r.duration("LATE_CANCEL_WINDOW", "24h"),
+		ReconcileInterval: r.duration("RECONCILE_INTERVAL", "1m"),
+		AdminEmail:        r.str("ADMIN_EMAIL", ""),
+		AdminPassword:     r.str("ADMIN_PASSWORD", ""),
+		OTLPEndpoint:      r.str("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
 		Limits: Limits{
 			Register:           r.rate("RATE_LIMIT_REGISTER", "10/1h"),
 			Login:              r.rate("RATE_LIMIT_LOGIN", "30/15m"),

@@ -37,6 +37,7 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 10*time.Minute, c.HoldTTL)
 	require.Equal(t, []time.Duration{24 * time.Hour, 2 * time.Hour}, c.ReminderOffsets)
 	require.Equal(t, 15*time.Minute, c.NoShowGrace)
+	require.Equal(t, time.Minute, c.ReconcileInterval)
 	require.Equal(t, "k1", c.JWT.SigningKey.ID)
 	require.Contains(t, c.JWT.VerifyKeys, "k1")
 }
@@ -61,11 +62,12 @@ func TestBadValuesAreNamedOnOneLine(t *testing.T) {
 	e["PUBLIC_BASE_URL"] = "ftp://x"
 	e["ADMIN_EMAIL"] = "Ann <ann@example.com>"
 	e["ADMIN_PASSWORD"] = "short"
+	e["RECONCILE_INTERVAL"] = "0s"
 	_, err := Load(env(e))
 	require.Error(t, err)
 	msg := err.Error()
 	require.NotContains(t, msg, "\n")
-	for _, name := range []string{"TWILIO_AUTH_TOKEN is required", "HOLD_TTL", "REMINDER_OFFSETS", "SMTP_PORT", "JWT_SIGNING_KEY", "TWILIO_ACCOUNT_SID", "PUBLIC_BASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD"} {
+	for _, name := range []string{"TWILIO_AUTH_TOKEN is required", "HOLD_TTL", "REMINDER_OFFSETS", "SMTP_PORT", "JWT_SIGNING_KEY", "TWILIO_ACCOUNT_SID", "PUBLIC_BASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "RECONCILE_INTERVAL"} {
 		require.True(t, strings.Contains(msg, name), "%q does not name %s", msg, name)
 	}
 }

@@ -73,6 +73,10 @@ const MaxHoldsPerPatient = 5
 func (s *Store) CreateHold(ctx context.Context, b domain.Booking, maxActive int, ev EventInput) (domain.Booking, error) {
 	var out domain.Booking
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		// First, so that a patient taking back their own lapsed slot is not counted twice.
+		if err := expireLapsedOverlaps(ctx, tx, b); err != nil {
+			return err
+		}
 		// One patient may not take the whole calendar: bookings are capped, counted under a
 		// per-patient lock so that parallel requests cannot overrun the cap.
 		var holding, active int

@@ -29,6 +29,7 @@ import (
 	"github.com/clinicbook/booking/store"
 	"github.com/clinicbook/booking/telemetry"
 	"github.com/clinicbook/booking/worker"
+	"github.com/clinicbook/booking/workflows"
 )
 
 // openStore connects to PostgreSQL, creating the database when it is absent, and migrates.
@@ -132,6 +133,40 @@ func newActivities(st *store.Store, cfg config.Config) *activities.Activities {
 	}
 }
 
+// newReconciler is the reconciler's activities, counting into reg.
+func newReconciler(st *store.Store, c client.Client, cfg config.Config, reg prometheus.Registerer) (*activities.Reconciler, error) {
+	m, err := activities.NewReconcileMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &activities.Reconciler{
+		Store:   st,
+		Runs:    worker.BookingRuns{Client: c, TaskQueue: cfg.Temporal.TaskQueue, Policy: workflows.NewPolicy(cfg)},
+		Metrics: m,
+	}, nil
+}
+
+// ensureReconcileSchedule puts the reconciler's schedule in place. The worker, not the API,
+// owns it: one kind of process to look at when it is wrong; every worker ensures it, so the
+// schedule follows RECONCILE_INTERVAL on restart. It keeps trying in the background: a
+// Temporal that refuses for a while (another worker's update racing this one, a missing
+// permission) must not keep the worker from the bookings' own workflows.
+func ensureReconcileSchedule(ctx context.Context, c client.Client, cfg config.Config) {
+	s := worker.ReconcileSchedule{ID: workflows.ReconcileScheduleID, TaskQueue: cfg.Temporal.TaskQueue, Every: cfg.ReconcileInterval}
+	for {
+		err := worker.EnsureReconcileSchedule(ctx, c, s)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		slog.Error("reconciler schedule not in place; trying again in 30s", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(30 * time.Second):
+		}
+	}
+}
+
 // newAccounts is the account service, with the bootstrap admin in place when configured.
 func newAccounts(ctx context.Context, st *store.Store, cfg config.Config) (*auth.Service, error) {
 	accounts := auth.NewService(st, cfg.JWT, time.Now, auth.Options{Limits: cfg.Limits})
@@ -194,11 +229,18 @@ func runWorker(ctx context.Context, cfg config.Config) error {
 		return err
 	}
 	defer c.Close()
-	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(store.New(pool), cfg))
+	st := store.New(pool)
+	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(st, cfg))
+	rec, err := newReconciler(st, c, cfg, reg)
+	if err != nil {
+		return err
+	}
+	worker.RegisterReconciler(w, rec)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop() // waits for activities in flight, up to the worker's stop timeout
+	go ensureReconcileSchedule(ctx, c, cfg)
 
 	ops := &http.Server{Addr: cfg.WorkerHTTPAddr, Handler: worker.OpsHandler(pool, c, reg), ReadHeaderTimeout: 5 * time.Second}
 	return serve(ctx, ops, "worker")
@@ -237,6 +279,12 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 	// workflow task is then handed back eagerly with the start, skipping a round trip through
 	// the task queue on the POST that holds a slot.
 	w := worker.New(c, cfg.Temporal.TaskQueue, newActivities(st, cfg))
+	// The reconciler's runs share the task queue, so this worker may be handed them too.
+	rec, err := newReconciler(st, c, cfg, metrics.Prometheus())
+	if err != nil {
+		return err
+	}
+	worker.RegisterReconciler(w, rec)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
