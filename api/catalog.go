@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/clinicbook/booking/availability"
 	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store"
 )
 
 func (s *Server) listProviders(w http.ResponseWriter, r *http.Request) {
@@ -141,6 +143,9 @@ func decodeAsAdmin(w http.ResponseWriter, r *http.Request, v any) error {
 // defaultAvailabilityWindow is the range shown when the caller gives no "to".
 const defaultAvailabilityWindow = 7 * 24 * time.Hour
 
+// availability answers the free slots of a service with a provider in [from, to). A range that
+// cannot be answered is refused before the database is asked, and the rest is read in one
+// statement (store.Calendar).
 func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var fe domain.FieldErrors
@@ -151,37 +156,62 @@ func (s *Server) availability(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	from := parseTimeParam(q.Get("from"), now, "from", &fe)
 	to := parseTimeParam(q.Get("to"), from.Add(defaultAvailabilityWindow), "to", &fe)
+	if len(fe) == 0 {
+		if !to.After(from) {
+			fe.Add("to", "must be after from")
+		} else if to.Sub(from) > availability.MaxRange {
+			fe.Add("to", "the range may span at most %d days", int(availability.MaxRange/(24*time.Hour)))
+		}
+	}
 	if err := fe.Err("the query is not valid"); err != nil {
 		writeError(w, r, err)
 		return
 	}
-	ctx := r.Context()
-	svc, err := s.Store.GetService(ctx, serviceID)
-	if domain.IsKind(err, domain.KindNotFound) {
-		err = domain.Invalid("unknown service", domain.FieldError{Field: "service_id", Message: "no such service"})
+	// Slots lie after now and start at most the booking horizon ahead: nothing else could be
+	// booked. A window wholly in the past has none; one wholly past the horizon is refused as a
+	// booking there would be.
+	if !to.After(now) {
+		writeJSON(w, http.StatusOK, map[string]any{"slots": []domain.Slot{}})
+		return
 	}
+	latest := time.Time{}
+	if h := s.Config.Limits.BookingHorizon; h > 0 {
+		latest = now.Add(h)
+		if from.After(latest) {
+			days := int(h / (24 * time.Hour))
+			writeError(w, r, &domain.Error{Kind: domain.KindUnprocessable, Message: fmt.Sprintf("bookings can be made at most %d days ahead", days),
+				Fields: []domain.FieldError{{Field: "from", Message: fmt.Sprintf("more than %d days ahead", days)}}})
+			return
+		}
+		// The last bookable slot starts at latest and may run a service's length past it.
+		if limit := latest.Add(store.MaxBookingLength); to.After(limit) {
+			to = limit
+		}
+	}
+	if from.Before(now) {
+		from = now
+	}
+	cal, err := s.Store.Calendar(r.Context(), mux.Vars(r)["id"], serviceID, from, to)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	sched, err := s.Store.GetSchedule(ctx, mux.Vars(r)["id"])
+	if cal.Length == 0 {
+		writeError(w, r, domain.Invalid("unknown service", domain.FieldError{Field: "service_id", Message: "no such service"}))
+		return
+	}
+	slots, err := availability.Slots(cal.Schedule, cal.Length, from, to, now, cal.Busy)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	if !to.After(from) {
-		writeError(w, r, domain.Invalid("the range is empty", domain.FieldError{Field: "to", Message: "must be after from"}))
-		return
-	}
-	busy, err := s.Store.BusyIntervals(ctx, mux.Vars(r)["id"], from, to)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	slots, err := availability.Slots(sched, svc.Duration(), from, to, now, busy)
-	if err != nil {
-		writeError(w, r, err)
-		return
+	if !latest.IsZero() {
+		// Slots are in start order.
+		n := len(slots)
+		for n > 0 && slots[n-1].Start.After(latest) {
+			n--
+		}
+		slots = slots[:n]
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"slots": slots})
 }

@@ -31,11 +31,31 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // Pool is the underlying pool, for health checks.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
+// OpenOption adjusts the pool before it connects.
+type OpenOption func(*pgxpool.Config)
+
+// WithMaxConns sizes the pool; n < 1 keeps pgx's default.
+func WithMaxConns(n int) OpenOption {
+	return func(c *pgxpool.Config) {
+		if n > 0 {
+			c.MaxConns = int32(min(n, 1<<20))
+		}
+	}
+}
+
+// WithTracer sees every query the pool's connections run (tests count statements with it).
+func WithTracer(t pgx.QueryTracer) OpenOption {
+	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
+}
+
 // Open connects to databaseURL and checks the connection.
-func Open(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
+func Open(ctx context.Context, databaseURL string, opts ...OpenOption) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	for _, o := range opts {
+		o(cfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
