@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/clinicbook/booking/auth"
+	"github.com/clinicbook/booking/codec"
 	"github.com/clinicbook/booking/config"
 	"github.com/clinicbook/booking/store"
 )
@@ -21,6 +22,8 @@ import (
 type Server struct {
 	Store    *store.Store
 	Temporal client.Client
+	// Codec encrypts Temporal payloads; the codec server at /codec/ uses it for admins.
+	Codec    *codec.Codec
 	Accounts *auth.Service
 	Config   config.Config
 	// Now is the wall clock; tests move it.
@@ -31,6 +34,9 @@ type Server struct {
 	Metrics *Registry
 	// Codes sends contact verification codes (notify.CodeSender).
 	Codes auth.CodeSender
+
+	// slots lets one request per slot at a time try to hold it.
+	slots slotGate
 }
 
 // Handler is the whole API: every route behind the common middleware.
@@ -46,6 +52,8 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
 	r.HandleFunc("/openapi.yaml", serveOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/docs", serveDocs).Methods(http.MethodGet)
+	r.Handle("/codec/encode", s.requireAuth(http.HandlerFunc(s.codecEncode))).Methods(http.MethodPost)
+	r.Handle("/codec/decode", s.requireAuth(http.HandlerFunc(s.codecDecode))).Methods(http.MethodPost)
 
 	// Routes sit on the root router with their full path rather than on a /v1 subrouter:
 	// gorilla/mux answers a wrong method on a subrouter's route with 404 instead of 405.
@@ -78,7 +86,7 @@ func (s *Server) Handler() http.Handler {
 	public("/webhooks/twilio/status", s.twilioStatus, http.MethodPost)
 	public("/webhooks/twilio/inbound", s.twilioInbound, http.MethodPost)
 
-	return chain(r, withRequestID, withSecurityHeaders, withAccessLog, withRecovery, withCORS, s.Metrics.middleware(r))
+	return chain(r, withRequestID, withSecurityHeaders, withAccessLog, withRecovery, withCORS, s.withCodecCORS, s.Metrics.middleware(r))
 }
 
 // OpsHandler is what the operations address serves: /metrics, which tells anyone who can read

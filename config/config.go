@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,8 @@ import (
 // Config is everything the API, the worker and the tools read from the environment.
 type Config struct {
 	DatabaseURL string
+	// DatabaseMaxConns is the size of each process's PostgreSQL pool.
+	DatabaseMaxConns int
 
 	Temporal Temporal
 
@@ -47,6 +50,9 @@ type Config struct {
 	AdminPassword string
 
 	Limits Limits
+
+	// Codec encrypts what the platform stores in Temporal.
+	Codec Codec
 
 	// OTLPEndpoint turns tracing on when set.
 	OTLPEndpoint string
@@ -84,6 +90,23 @@ type JWT struct {
 type SigningKey struct {
 	ID  string
 	Key ed25519.PrivateKey
+}
+
+// Codec holds the keys of the Temporal payload codec and who may call its codec server from a
+// browser.
+type Codec struct {
+	// Keys: the first encrypts, every one decrypts, so a key is rotated by putting a new one
+	// first and dropping the old one once no history in retention needs it.
+	Keys []CodecKey
+	// UIOrigins are the Temporal Web UI origins whose pages may call /codec/encode and
+	// /codec/decode.
+	UIOrigins []string
+}
+
+// CodecKey is one AES-256 key of the payload codec and the id stored with what it encrypts.
+type CodecKey struct {
+	ID     string
+	Secret []byte
 }
 
 // Twilio is the SMS provider's account; BaseURL points the client at the local sandbox in dev.
@@ -157,12 +180,21 @@ const (
 	DefaultTaskQueue   = "booking"
 )
 
+// DefaultDatabaseMaxConns sizes the pool for a request mix that waits on PostgreSQL more than
+// it computes: four connections per CPU, and never fewer than ten, so that a few slow
+// queries cannot take every connection from the fast ones (pgx alone would keep four on a
+// two-core machine).
+func DefaultDatabaseMaxConns() int {
+	return max(10, 4*runtime.GOMAXPROCS(0))
+}
+
 // Load reads the configuration through getenv (os.Getenv in production, a map in tests).
 // Every problem is reported in one line naming the variables.
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		DatabaseURL: r.str("DATABASE_URL", DefaultDatabaseURL),
+		DatabaseURL:      r.str("DATABASE_URL", DefaultDatabaseURL),
+		DatabaseMaxConns: r.positiveInt("DATABASE_MAX_CONNS", DefaultDatabaseMaxConns()),
 		Temporal: Temporal{
 			Address:       r.str("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 			Namespace:     r.str("TEMPORAL_NAMESPACE", "default"),
@@ -218,6 +250,15 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 	}
 	c.JWT.SigningKey, c.JWT.VerifyKeys = r.jwtKeys()
+	c.Codec = Codec{
+		Keys:      r.codecKeys("TEMPORAL_CODEC_KEYS"),
+		UIOrigins: r.origins("TEMPORAL_UI_ORIGIN", "http://127.0.0.1:8233,http://localhost:8233"),
+	}
+	// Without a key, patients' notes would sit in Temporal in plain text: only the local
+	// sandbox set-up may run so.
+	if len(c.Codec.Keys) == 0 && !c.Twilio.Sandbox() && r.getenv("TEMPORAL_CODEC_KEYS") == "" {
+		r.bad("TEMPORAL_CODEC_KEYS", "is required outside the dev sandbox (`booking keygen` prints a key)")
+	}
 	if c.AdminEmail != "" || c.AdminPassword != "" {
 		if a, err := mail.ParseAddress(c.AdminEmail); err != nil || a.Address != c.AdminEmail {
 			r.bad("ADMIN_EMAIL", "must be a bare email address such as admin@clinic.example")
@@ -265,16 +306,17 @@ func Load(getenv func(string) string) (Config, error) {
 
 // secretVars are the variables holding secrets, checked for placeholders.
 var secretVars = []string{"DATABASE_URL", "JWT_SIGNING_KEY", "JWT_VERIFY_KEYS", "TWILIO_AUTH_TOKEN", "SMTP_PASSWORD",
-	"TEMPORAL_API_KEY", "ADMIN_PASSWORD"}
+	"TEMPORAL_API_KEY", "ADMIN_PASSWORD", "TEMPORAL_CODEC_KEYS"}
 
 // demoSecrets are the values the development set-ups (make dev, docker-compose.yml) use:
 // public, so never acceptable outside the sandbox.
 var demoSecrets = map[string]bool{
 	"dev-1:397a91ekXSnYPAYkOoiSWWYIS+sxzXG73olRrqN07zw=": true, // docker-compose.yml's JWT key
-	"admin-pass-1":                      true, // make dev's admin
-	"dev-admin-password":                true, // docker-compose.yml's admin
-	"devsandboxauthtoken0123456789abcd": true, // the sandbox's Twilio token
-	"0123456789abcdef0123456789abcdef":  true,
+	"admin-pass-1":                                           true, // make dev's admin
+	"dev-admin-password":                                     true, // docker-compose.yml's admin
+	"devsandboxauthtoken0123456789abcd":                      true, // the sandbox's Twilio token
+	"0123456789abcdef0123456789abcdef":                       true,
+	"dev-codec:IGivfYe97xBpBn+mMhYmTt0ZmfaDRdJEatdi1Xh1DXQ=": true, // docker-compose.yml's codec key
 }
 
 var (
@@ -409,6 +451,49 @@ func (r *reader) jwtKeys() (SigningKey, map[string]ed25519.PublicKey) {
 		verify[id] = ed25519.PublicKey(pub)
 	}
 	return key, verify
+}
+
+// codecKeys reads "id:base64 of 32 bytes,...": the payload codec's keys, the first encrypting.
+func (r *reader) codecKeys(name string) []CodecKey {
+	var keys []CodecKey
+	seen := map[string]bool{}
+	for _, item := range strings.Split(r.str(name, ""), ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		id, raw, ok := strings.Cut(item, ":")
+		secret, err := base64.StdEncoding.DecodeString(raw)
+		if !ok || id == "" || err != nil || len(secret) != 32 {
+			r.bad(name, "must be a comma-separated list of id:base64 of 32 random bytes, the first encrypting (see `booking keygen`)")
+			return nil
+		}
+		if seen[id] {
+			r.bad(name, "names key id %q twice", id)
+			return nil
+		}
+		seen[id] = true
+		keys = append(keys, CodecKey{ID: id, Secret: secret})
+	}
+	return keys
+}
+
+// origins reads a comma-separated list of browser origins such as https://ui.example.com.
+func (r *reader) origins(name, def string) []string {
+	var out []string
+	for _, part := range strings.Split(r.str(name, def), ",") {
+		part = strings.TrimRight(strings.TrimSpace(part), "/")
+		if part == "" {
+			continue
+		}
+		u, err := url.Parse(part)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			r.bad(name, "must be a comma-separated list of origins such as https://temporal-ui.example.com (got %q)", part)
+			return nil
+		}
+		out = append(out, part)
+	}
+	return out
 }
 
 // rate reads "N/duration", such as 10/1h: N events per duration.

@@ -18,11 +18,12 @@ func env(kv map[string]string) func(string) string {
 func validEnv() map[string]string {
 	seed := make([]byte, ed25519.SeedSize)
 	return map[string]string{
-		"JWT_SIGNING_KEY":    "k1:" + base64.StdEncoding.EncodeToString(seed),
-		"TWILIO_ACCOUNT_SID": "AC0123456789abcdef0123456789abcdef",
-		"TWILIO_AUTH_TOKEN":  "f3a9c1d2e4b5a6978877665544332211",
-		"TWILIO_FROM_NUMBER": "+15005550006",
-		"PUBLIC_BASE_URL":    "https://booking.example.com",
+		"JWT_SIGNING_KEY":     "k1:" + base64.StdEncoding.EncodeToString(seed),
+		"TWILIO_ACCOUNT_SID":  "AC0123456789abcdef0123456789abcdef",
+		"TWILIO_AUTH_TOKEN":   "f3a9c1d2e4b5a6978877665544332211",
+		"TWILIO_FROM_NUMBER":  "+15005550006",
+		"PUBLIC_BASE_URL":     "https://booking.example.com",
+		"TEMPORAL_CODEC_KEYS": "c1:" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")),
 	}
 }
 
@@ -30,6 +31,7 @@ func TestDefaults(t *testing.T) {
 	c, err := Load(env(validEnv()))
 	require.NoError(t, err)
 	require.Equal(t, DefaultDatabaseURL, c.DatabaseURL)
+	require.GreaterOrEqual(t, c.DatabaseMaxConns, 10)
 	require.Equal(t, "127.0.0.1:7233", c.Temporal.Address)
 	require.Equal(t, "default", c.Temporal.Namespace)
 	require.Equal(t, "booking", c.Temporal.TaskQueue)
@@ -63,11 +65,12 @@ func TestBadValuesAreNamedOnOneLine(t *testing.T) {
 	e["ADMIN_EMAIL"] = "Ann <ann@example.com>"
 	e["ADMIN_PASSWORD"] = "short"
 	e["RECONCILE_INTERVAL"] = "0s"
+	e["DATABASE_MAX_CONNS"] = "0"
 	_, err := Load(env(e))
 	require.Error(t, err)
 	msg := err.Error()
 	require.NotContains(t, msg, "\n")
-	for _, name := range []string{"TWILIO_AUTH_TOKEN is required", "HOLD_TTL", "REMINDER_OFFSETS", "SMTP_PORT", "JWT_SIGNING_KEY", "TWILIO_ACCOUNT_SID", "PUBLIC_BASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "RECONCILE_INTERVAL"} {
+	for _, name := range []string{"TWILIO_AUTH_TOKEN is required", "HOLD_TTL", "REMINDER_OFFSETS", "SMTP_PORT", "JWT_SIGNING_KEY", "TWILIO_ACCOUNT_SID", "PUBLIC_BASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "RECONCILE_INTERVAL", "DATABASE_MAX_CONNS"} {
 		require.True(t, strings.Contains(msg, name), "%q does not name %s", msg, name)
 	}
 }

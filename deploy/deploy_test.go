@@ -178,7 +178,8 @@ func checkEnv(t *testing.T, where string, env map[string]string) {
 		v := env[name]
 		// Secret templates hold REPLACE_ME placeholders: stand plausible values in for them.
 		if strings.Contains(v, "REPLACE_ME") {
-			if name == "JWT_SIGNING_KEY" {
+			// Both are "id:base64 of 32 random bytes".
+			if name == "JWT_SIGNING_KEY" || name == "TEMPORAL_CODEC_KEYS" {
 				return testSigningKey
 			}
 			return strings.ReplaceAll(v, "REPLACE_ME", "placeholder0")

@@ -703,7 +703,7 @@ func TestKubernetesEnvironment(t *testing.T) {
 				t.Errorf("Secret template %s: key %s is not a variable config.go reads", name, k)
 			}
 		}
-		for _, k := range []string{"DATABASE_URL", "JWT_SIGNING_KEY", "TWILIO_AUTH_TOKEN", "SMTP_PASSWORD", "TEMPORAL_API_KEY", "ADMIN_PASSWORD"} {
+		for _, k := range []string{"DATABASE_URL", "JWT_SIGNING_KEY", "TWILIO_AUTH_TOKEN", "SMTP_PASSWORD", "TEMPORAL_API_KEY", "ADMIN_PASSWORD", "TEMPORAL_CODEC_KEYS"} {
 			if _, ok := secretData(s)[k]; !ok {
 				t.Errorf("Secret template %s lacks %s", name, k)
 			}

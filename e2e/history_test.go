@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/clinicbook/booking/codec"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/store"
 	bookingworker "github.com/clinicbook/booking/worker"
@@ -28,6 +29,8 @@ import (
 // named by the day they were recorded (`make histories` does it), where the workflow package
 // replays them on every test run. Record again when the workflow changed on purpose (behind
 // workflow.GetVersion); the older files stay, so the bookings they stand for keep replaying.
+// The platform here encrypts with the test key (internal/temporaltest), so the recorded
+// histories are encrypted as production ones are, and replay with that key.
 var recordHistories = flag.Bool("record-histories", false, "write the recorded histories to workflows/testdata/histories")
 
 // TestHistoriesReplay runs real bookings through the dev server, then replays each history
@@ -123,7 +126,8 @@ func TestHistoriesReplay(t *testing.T) {
 	day := time.Now().UTC().Format("20060102")
 	for id, name := range names {
 		h := p.history(ctx, workflows.BookingWorkflowID(id))
-		r := worker.NewWorkflowReplayer()
+		r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: codec.DataConverter(p.codec)})
+		require.NoError(t, err)
 		bookingworker.RegisterWorkflow(r)
 		require.NoError(t, r.ReplayWorkflowHistory(nil, h), name)
 		if *recordHistories {

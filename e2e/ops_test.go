@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/clinicbook/booking/activities"
+	"github.com/clinicbook/booking/internal/temporaltest"
 	"github.com/clinicbook/booking/worker"
 	"github.com/clinicbook/booking/workflows"
 )
@@ -27,7 +28,7 @@ func TestWorkerOpsEndpoints(t *testing.T) {
 
 	reg := prometheus.NewRegistry()
 	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{},
-		MetricsHandler: worker.MetricsHandler(reg)})
+		MetricsHandler: worker.MetricsHandler(reg), DataConverter: temporaltest.DataConverter()})
 	require.NoError(t, err)
 	defer c.Close()
 	queue := "ops-" + uuid.NewString()[:8]

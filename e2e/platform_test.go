@@ -23,6 +23,7 @@ import (
 	"github.com/clinicbook/booking/activities"
 	"github.com/clinicbook/booking/api"
 	"github.com/clinicbook/booking/auth"
+	"github.com/clinicbook/booking/codec"
 	"github.com/clinicbook/booking/config"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/internal/temporaltest"
@@ -57,6 +58,10 @@ type platform struct {
 	st       *store.Store
 	cfg      config.Config
 	temporal client.Client
+	// codec encrypts the platform's payloads: cfg.Codec.Keys, the test key when none is set.
+	codec    *codec.Codec
+	worker   sdkworker.Worker
+	server   *httptest.Server
 	accounts *auth.Service
 	sandbox  *twiliosandbox.Server
 	sandboxU string
@@ -94,14 +99,18 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 		opt(&cfg)
 	}
 
-	p := &platform{t: t, st: st, cfg: cfg}
+	if len(cfg.Codec.Keys) == 0 {
+		cfg.Codec.Keys = []config.CodecKey{config.CodecKey(temporaltest.Key())}
+	}
+	p := &platform{t: t, st: st, cfg: cfg, codec: newCodec(t, cfg.Codec.Keys)}
 	p.sandbox, p.sandboxU = notifytest.StartSandbox(t, notifytest.SandboxConfig())
 	smtpHost, smtpPort, mailAPI := notifytest.StartMailpit(t)
 	p.mailAPI = mailAPI
 	cfg.Twilio = notifytest.TwilioConfig(p.sandboxU)
 	cfg.SMTP = config.SMTP{Host: smtpHost, Port: smtpPort, From: "Clinic <no-reply@clinic.test>", TLS: "none"}
 
-	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{}})
+	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{},
+		DataConverter: codec.DataConverter(p.codec)})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	p.temporal = c
@@ -114,6 +123,7 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 	t.Cleanup(ts.Close)
 	cfg.PublicBaseURL = ts.URL
 	p.url = ts.URL
+	p.server = ts
 
 	acts := &activities.Activities{Store: st, Now: time.Now, Notifier: activities.Notifier{
 		SMS:           notify.NewSMS(cfg.Twilio, cfg.PublicBaseURL+"/v1/webhooks/twilio/status"),
@@ -123,8 +133,9 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 	w := worker.New(c, cfg.Temporal.TaskQueue, acts)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
+	p.worker = w
 
-	srv := &api.Server{Store: st, Temporal: c, Accounts: p.accounts, Config: cfg, Now: time.Now,
+	srv := &api.Server{Store: st, Temporal: c, Codec: p.codec, Accounts: p.accounts, Config: cfg, Now: time.Now,
 		Metrics: api.NewRegistry(st.CountByStatus),
 		Codes:   notify.CodeSender{SMS: notify.NewSMS(cfg.Twilio, ""), Email: notify.NewMailer(cfg.SMTP)}}
 	ts.Config.Handler = srv.Handler()
@@ -141,6 +152,18 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 	}
 	require.NoError(t, st.ReplaceSchedule(ctx, p.provider.ID, domain.Schedule{TimeZone: "Europe/Berlin", Weekly: weekly}))
 	return p
+}
+
+// newCodec is the payload codec of keys.
+func newCodec(t testing.TB, keys []config.CodecKey) *codec.Codec {
+	t.Helper()
+	ks := make([]codec.Key, len(keys))
+	for i, k := range keys {
+		ks[i] = codec.Key(k)
+	}
+	c, err := codec.New(ks...)
+	require.NoError(t, err)
+	return c
 }
 
 // startWorker runs one more worker for the platform's task queue.

@@ -23,6 +23,7 @@ import (
 	"github.com/clinicbook/booking/activities"
 	"github.com/clinicbook/booking/config"
 	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/internal/temporaltest"
 	"github.com/clinicbook/booking/worker"
 	"github.com/clinicbook/booking/workflows"
 )
@@ -140,7 +141,8 @@ func TestReconcilerRepairsBookingsWhoseWorkflowIsGone(t *testing.T) {
 // is applied to the existing schedule.
 func TestReconcileScheduleIsEnsuredIdempotently(t *testing.T) {
 	ctx := context.Background()
-	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{}})
+	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{},
+		DataConverter: temporaltest.DataConverter()})
 	require.NoError(t, err)
 	defer c.Close()
 	s := worker.ReconcileSchedule{ID: "booking-reconciler-" + uuid.NewString()[:8], TaskQueue: "reconcile-" + uuid.NewString()[:8], Every: time.Hour}

@@ -15,10 +15,18 @@ if [ ! -s "$data/dev.env" ]; then
   key=$("$root/bin/booking" keygen) || { echo "booking keygen failed"; exit 1; }
   echo "DEV_JWT_SIGNING_KEY=$key" > "$data/dev.env.tmp" && mv "$data/dev.env.tmp" "$data/dev.env"
 fi
+if ! grep -q '^DEV_TEMPORAL_CODEC_KEYS=' "$data/dev.env"; then
+  # The payload codec's key, made once and kept: without it the histories in .data/temporal.db
+  # could not be read again.
+  key=$("$root/bin/booking" keygen codec) || { echo "booking keygen codec failed"; exit 1; }
+  echo "DEV_TEMPORAL_CODEC_KEYS=$key" >> "$data/dev.env"
+fi
+chmod 600 "$data/dev.env"
 set -a
 # shellcheck disable=SC1091
 . "$data/dev.env"
 : "${JWT_SIGNING_KEY:=$DEV_JWT_SIGNING_KEY}"
+: "${TEMPORAL_CODEC_KEYS:=$DEV_TEMPORAL_CODEC_KEYS}"
 : "${DATABASE_URL:=postgres://postgres@127.0.0.1:5432/booking?sslmode=disable}"
 : "${TEMPORAL_ADDRESS:=127.0.0.1:7233}"
 : "${HTTP_ADDR:=127.0.0.1:8080}"
@@ -126,8 +134,11 @@ if ! (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; then
 fi
 
 log "starting the Temporal dev server (state in .data/temporal.db)"
+# The Web UI calls the API's codec server to show payloads decrypted (admins only; see README,
+# "Encrypted payloads").
 start temporal "$root/bin/temporal" server start-dev \
   --db-filename "$data/temporal.db" --ip 127.0.0.1 --port 7233 --ui-port 8233 --namespace default \
+  --ui-codec-endpoint http://127.0.0.1:8080/codec \
   --search-attribute BookingStatus=Keyword --search-attribute ProviderId=Keyword \
   --search-attribute PatientId=Keyword --search-attribute AppointmentStart=Datetime \
   --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
@@ -157,6 +168,7 @@ cat <<TXT
   Health            http://127.0.0.1:8080/healthz  http://127.0.0.1:8080/readyz
   Metrics           http://127.0.0.1:8082/metrics  http://127.0.0.1:8081/metrics (worker)
   Temporal Web UI   http://127.0.0.1:8233          (gRPC 127.0.0.1:7233)
+  Codec server      http://127.0.0.1:8080/codec    (payloads are encrypted; admins decode, see README)
   Mailpit (email)   http://127.0.0.1:8025          (SMTP 127.0.0.1:1025)
   Twilio sandbox    http://127.0.0.1:8090          (SMS sent, as the real client sends them)
 

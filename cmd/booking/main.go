@@ -1,7 +1,7 @@
 // Command booking runs the booking platform: `booking api` serves the REST API (and hosts a
 // worker so new bookings start eagerly), `booking worker` runs workflows and activities,
 // `booking migrate` applies the schema, `booking seed` adds the demo clinic, `booking keygen`
-// prints a fresh JWT signing key.
+// prints a fresh JWT signing key (`booking keygen codec`: a payload codec key).
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"syscall"
 	_ "time/tzdata" // provider time zones must resolve even in a scratch image
 
+	"github.com/clinicbook/booking/codec"
 	"github.com/clinicbook/booking/config"
 )
 
@@ -25,8 +26,9 @@ commands:
   api      serve the REST API on HTTP_ADDR (also runs a worker)
   worker   run booking workflows and activities
   migrate  apply database migrations and exit
-  seed     add the demo clinic unless the database has providers already
-  keygen   print a new JWT_SIGNING_KEY value
+  seed     add the demo clinic unless the database has providers already;
+           seed --bookings N generates 50 doctors and N bookings over two years instead
+  keygen   print a new JWT_SIGNING_KEY value (keygen codec: a TEMPORAL_CODEC_KEYS key)
 `
 
 func main() {
@@ -37,7 +39,7 @@ func main() {
 	}
 	cmd := os.Args[1]
 	if cmd == "keygen" {
-		keygen()
+		keygen(os.Args[2:])
 		return
 	}
 	run, ok := map[string]func(context.Context, config.Config) error{
@@ -63,7 +65,22 @@ func main() {
 	}
 }
 
-func keygen() {
+// keygen prints a JWT signing key; `keygen codec` prints a payload codec key instead, one
+// value a line either way so that scripts can capture it.
+func keygen(args []string) {
+	if len(args) == 1 && args[0] == "codec" {
+		key, err := codec.GenerateKey()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "keygen:", err)
+			os.Exit(1)
+		}
+		fmt.Println(key)
+		return
+	}
+	if len(args) > 0 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "keygen:", err)

@@ -23,6 +23,7 @@ import (
 	"github.com/clinicbook/booking/activities"
 	"github.com/clinicbook/booking/api"
 	"github.com/clinicbook/booking/auth"
+	"github.com/clinicbook/booking/codec"
 	"github.com/clinicbook/booking/config"
 	"github.com/clinicbook/booking/notify"
 	"github.com/clinicbook/booking/seed"
@@ -37,7 +38,7 @@ func openStore(ctx context.Context, cfg config.Config) (*pgxpool.Pool, error) {
 	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
-	pool, err := store.Open(ctx, cfg.DatabaseURL)
+	pool, err := store.Open(ctx, cfg.DatabaseURL, store.WithMaxConns(cfg.DatabaseMaxConns))
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +97,28 @@ func dialTemporal(ctx context.Context, cfg config.Temporal, opts client.Options)
 	}
 }
 
-// temporalOptions are the client options beyond the address: the SDK's metrics, and tracing
-// when OTEL_EXPORTER_OTLP_ENDPOINT is set. The returned shutdown flushes spans.
-func temporalOptions(ctx context.Context, cfg config.Config, service string, metrics client.MetricsHandler) (client.Options, func(), error) {
-	opts := client.Options{MetricsHandler: metrics}
+// newCodec is the payload codec of TEMPORAL_CODEC_KEYS. Without a key (only the dev sandbox
+// may run so; config refuses it elsewhere) payloads are stored as they are.
+func newCodec(cfg config.Config) (*codec.Codec, error) {
+	keys := make([]codec.Key, len(cfg.Codec.Keys))
+	for i, k := range cfg.Codec.Keys {
+		keys[i] = codec.Key(k)
+	}
+	pc, err := codec.New(keys...)
+	if err != nil {
+		return nil, fmt.Errorf("TEMPORAL_CODEC_KEYS: %w", err)
+	}
+	if !pc.Encrypts() {
+		slog.Warn("TEMPORAL_CODEC_KEYS is not set: payloads are stored in Temporal unencrypted (dev sandbox only)")
+	}
+	return pc, nil
+}
+
+// temporalOptions are the client options beyond the address: the payload codec, the SDK's
+// metrics, and tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set. The returned shutdown flushes
+// spans.
+func temporalOptions(ctx context.Context, cfg config.Config, service string, metrics client.MetricsHandler, pc *codec.Codec) (client.Options, func(), error) {
+	opts := client.Options{MetricsHandler: metrics, DataConverter: codec.DataConverter(pc)}
 	if cfg.OTLPEndpoint == "" {
 		return opts, func() {}, nil
 	}
@@ -189,12 +208,20 @@ func runMigrate(ctx context.Context, cfg config.Config) error {
 }
 
 func runSeed(ctx context.Context, cfg config.Config) error {
+	bookings, err := seedArgs(os.Args[2:])
+	if err != nil {
+		return err
+	}
 	pool, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 	st := store.New(pool)
+	if bookings > 0 {
+		_, err := seed.Scale(ctx, st, seed.ScaleSpec(bookings, time.Now()), os.Stdout)
+		return err
+	}
 	accounts, err := newAccounts(ctx, st, cfg)
 	if err != nil {
 		return err
@@ -219,7 +246,11 @@ func runWorker(ctx context.Context, cfg config.Config) error {
 	defer pool.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts, shutdown, err := temporalOptions(ctx, cfg, "booking-worker", worker.MetricsHandler(reg))
+	pc, err := newCodec(cfg)
+	if err != nil {
+		return err
+	}
+	opts, shutdown, err := temporalOptions(ctx, cfg, "booking-worker", worker.MetricsHandler(reg), pc)
 	if err != nil {
 		return err
 	}
@@ -254,7 +285,11 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 	defer pool.Close()
 	st := store.New(pool)
 	metrics := api.NewRegistry(st.CountByStatus)
-	opts, shutdown, err := temporalOptions(ctx, cfg, "booking-api", worker.MetricsHandler(metrics.Prometheus()))
+	pc, err := newCodec(cfg)
+	if err != nil {
+		return err
+	}
+	opts, shutdown, err := temporalOptions(ctx, cfg, "booking-api", worker.MetricsHandler(metrics.Prometheus()), pc)
 	if err != nil {
 		return err
 	}
@@ -291,7 +326,7 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 	defer w.Stop()
 
 	srv := &api.Server{
-		Store: st, Temporal: c, Accounts: accounts, Config: cfg, Now: time.Now, Metrics: metrics,
+		Store: st, Temporal: c, Codec: pc, Accounts: accounts, Config: cfg, Now: time.Now, Metrics: metrics,
 		Ready: func(ctx context.Context) error { return worker.Ready(ctx, pool, c) },
 		// Verification codes want no delivery reports: nothing records them.
 		Codes: notify.CodeSender{SMS: notify.NewSMS(cfg.Twilio, ""), Email: notify.NewMailer(cfg.SMTP)},

@@ -4,6 +4,7 @@ package temporaltest
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -11,11 +12,41 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/clinicbook/booking/codec"
 	"github.com/clinicbook/booking/workflows"
 )
+
+// TestKeyID and TestKey are the payload codec key of every test client and worker, and of the
+// histories recorded in workflows/testdata/histories: random bytes, public, for tests only.
+const (
+	TestKeyID = "test"
+	TestKey   = "UlIPG34ExRIL0px7oxHg5bAQuLfHQBwqA09hAMwnV2Y="
+)
+
+// Key is the test key.
+func Key() codec.Key {
+	secret, err := base64.StdEncoding.DecodeString(TestKey)
+	if err != nil {
+		panic(err)
+	}
+	return codec.Key{ID: TestKeyID, Secret: secret}
+}
+
+// Codec encrypts with the test key.
+func Codec() *codec.Codec {
+	c, err := codec.New(Key())
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// DataConverter is what the platform's clients use, with the test key.
+func DataConverter() converter.DataConverter { return codec.DataConverter(Codec()) }
 
 // Server is a running dev server.
 type Server struct {
@@ -62,8 +93,15 @@ func Start(ctx context.Context) (*Server, error) {
 // Address is the frontend's host:port.
 func (s *Server) Address() string { return s.dev.FrontendHostPort() }
 
-// Client returns a new client; eager start needs the starter and the worker to share one.
+// Client returns a new client that encrypts with the test key; eager start needs the starter
+// and the worker to share one.
 func (s *Server) Client() (client.Client, error) {
+	return client.Dial(client.Options{HostPort: s.Address(), Namespace: "default", Logger: quietLogger{},
+		DataConverter: DataConverter()})
+}
+
+// RawClient returns a client without the codec: it sees the payloads as the server stores them.
+func (s *Server) RawClient() (client.Client, error) {
 	return client.Dial(client.Options{HostPort: s.Address(), Namespace: "default", Logger: quietLogger{}})
 }
 
