@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/clinicbook/booking/availability"
+	"github.com/clinicbook/booking/config"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/store"
 	"github.com/clinicbook/booking/workflows"
@@ -277,10 +278,11 @@ func (s *Server) policy() workflows.Policy {
 	return workflows.NewPolicy(s.Config)
 }
 
-// hold starts the workflow and waits for the hold update's answer.
+// hold starts the workflow and waits for the hold update's answer: an eager start then the
+// update, or one Update-with-Start call (HOLD_START).
 func (s *Server) hold(ctx context.Context, in workflows.Input) (domain.Booking, error) {
 	wfID := workflows.BookingWorkflowID(in.BookingID)
-	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	opts := client.StartWorkflowOptions{
 		ID:        wfID,
 		TaskQueue: s.Config.Temporal.TaskQueue,
 		// A retried request joins the running workflow; a finished one is never started again.
@@ -288,8 +290,17 @@ func (s *Server) hold(ctx context.Context, in workflows.Input) (domain.Booking, 
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		// The memo and search attributes are the workflow's to set, once the slot is held:
 		// a refused hold leaves no booking to find.
-		EnableEagerStart: true,
-	}, workflows.WorkflowName, in)
+	}
+	var run client.WorkflowRun
+	var b domain.Booking
+	var err error
+	withStart := s.Config.Temporal.HoldStart == config.HoldStartUpdateWithStart
+	if withStart {
+		err = s.holdWithStart(ctx, opts, in, &b)
+	} else {
+		opts.EnableEagerStart = true
+		run, err = s.Temporal.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
+	}
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
 		// The workflow for this key ran and finished: answer with what it left behind, unless
@@ -300,12 +311,39 @@ func (s *Server) hold(ctx context.Context, in workflows.Input) (domain.Booking, 
 		}
 		return b, nil
 	}
+	if withStart {
+		// holdWithStart has explained any failure already.
+		return b, err
+	}
 	if err != nil {
 		return domain.Booking{}, temporalUnavailable(err)
 	}
-	var b domain.Booking
 	err = s.update(ctx, wfID, run.GetRunID(), workflows.UpdateHold, workflows.HoldUpdateID, nil, &b)
 	return b, err
+}
+
+// holdWithStart starts the workflow and sends it the hold update in one Update-with-Start
+// call, waiting for the update's answer into b.
+func (s *Server) holdWithStart(ctx context.Context, opts client.StartWorkflowOptions, in workflows.Input, b *domain.Booking) error {
+	ctx, cancel := context.WithTimeout(ctx, updateTimeout)
+	defer cancel()
+	op := s.Temporal.NewWithStartWorkflowOperation(opts, workflows.WorkflowName, in)
+	h, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.UpdateHold, UpdateID: workflows.HoldUpdateID,
+			WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return err
+	}
+	if err == nil {
+		err = h.Get(ctx, b)
+	}
+	if err != nil {
+		return updateFailure(err)
+	}
+	return nil
 }
 
 // errLapsed answers a retried POST /v1/bookings whose first attempt holds nothing now.

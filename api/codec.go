@@ -31,6 +31,7 @@ func (s *Server) codecEncode(w http.ResponseWriter, r *http.Request) { s.serveCo
 func (s *Server) codecDecode(w http.ResponseWriter, r *http.Request) { s.serveCodec(w, r, false) }
 
 func (s *Server) serveCodec(w http.ResponseWriter, r *http.Request, encode bool) {
+	// Checked on every call, whichever credential came: requireCodecAuth only says who asks.
 	if err := requireRole(r, domain.RoleAdmin); err != nil {
 		writeError(w, r, err)
 		return

@@ -433,7 +433,8 @@ func sourceRoutes(t *testing.T) []srcRoute {
 			return false
 		}
 		sel, ok := call.Fun.(*ast.SelectorExpr)
-		return ok && sel.Sel.Name == "requireAuth"
+		// requireCodecAuth takes the bearer token too (or the codec session cookie).
+		return ok && (sel.Sel.Name == "requireAuth" || sel.Sel.Name == "requireCodecAuth")
 	}
 
 	var routes []srcRoute

@@ -52,8 +52,11 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
 	r.HandleFunc("/openapi.yaml", serveOpenAPI).Methods(http.MethodGet)
 	r.HandleFunc("/docs", serveDocs).Methods(http.MethodGet)
-	r.Handle("/codec/encode", s.requireAuth(http.HandlerFunc(s.codecEncode))).Methods(http.MethodPost)
-	r.Handle("/codec/decode", s.requireAuth(http.HandlerFunc(s.codecDecode))).Methods(http.MethodPost)
+	r.Handle("/codec/encode", s.requireCodecAuth(http.HandlerFunc(s.codecEncode))).Methods(http.MethodPost)
+	r.Handle("/codec/decode", s.requireCodecAuth(http.HandlerFunc(s.codecDecode))).Methods(http.MethodPost)
+	r.Handle("/codec/session", s.requireAuth(http.HandlerFunc(s.createCodecSession))).Methods(http.MethodPost)
+	r.HandleFunc("/codec/session", s.deleteCodecSession).Methods(http.MethodDelete)
+	r.HandleFunc("/codec", s.codecLogin).Methods(http.MethodGet)
 
 	// Routes sit on the root router with their full path rather than on a /v1 subrouter:
 	// gorilla/mux answers a wrong method on a subrouter's route with 404 instead of 405.

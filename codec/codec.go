@@ -14,6 +14,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -143,6 +144,17 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 // client, worker and replayer of the platform uses.
 func DataConverter(c *Codec) converter.DataConverter {
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
+}
+
+// FailureConverter turns errors into Temporal failures with their message and stack trace
+// moved into an encoded attribute, encrypted by c: a failure's message can quote what a patient
+// wrote, and without this it would be stored in the clear (the server sees "Encoded failure").
+// The error type, which the API maps to a problem, stays readable; every client, worker and
+// replayer of the platform uses this beside DataConverter, and decodes what it reads.
+func FailureConverter(c *Codec) converter.FailureConverter {
+	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+		DataConverter: DataConverter(c), EncodeCommonAttributes: true,
+	})
 }
 
 // GenerateKey returns a new key as TEMPORAL_CODEC_KEYS spells one: "id:base64 of 32 random

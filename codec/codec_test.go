@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -174,4 +175,24 @@ func TestGenerateKey(t *testing.T) {
 	require.NoError(t, err)
 	_, err = New(Key{ID: id, Secret: secret})
 	require.NoError(t, err)
+}
+
+// TestFailureConverterEncryptsMessages: an error's message can quote a patient, so what the
+// server stores of a failure is its type and an encrypted attribute, and the platform's own
+// clients read the message back.
+func TestFailureConverterEncryptsMessages(t *testing.T) {
+	c := newCodec(t, key(t, "k1"))
+	fc := FailureConverter(c)
+	f := fc.ErrorToFailure(temporal.NewApplicationError("slot taken, persistent cough", "conflict"))
+	raw, err := proto.Marshal(f)
+	require.NoError(t, err)
+	require.False(t, bytes.Contains(raw, []byte("persistent cough")))
+	require.Equal(t, "Encoded failure", f.GetMessage())
+	require.Equal(t, "conflict", f.GetApplicationFailureInfo().GetType())
+	require.Equal(t, EncodingEncrypted, string(f.GetEncodedAttributes().GetMetadata()[converter.MetadataEncoding]))
+
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, fc.FailureToError(f), &appErr)
+	require.Equal(t, "slot taken, persistent cough", appErr.Message())
+	require.Equal(t, "conflict", appErr.Type())
 }

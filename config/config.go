@@ -72,7 +72,17 @@ type Temporal struct {
 	TLS           bool
 	// APIKey authenticates to Temporal Cloud instead of mTLS; it implies TLS.
 	APIKey string
+	// HoldStart is how POST /v1/bookings starts a booking's workflow and asks for the hold:
+	// HoldStartEager (an eager start, then the hold update) or HoldStartUpdateWithStart (one
+	// Update-with-Start call). Which is faster depends on the engine (README, Performance).
+	HoldStart string
 }
+
+// The values of HOLD_START.
+const (
+	HoldStartEager           = "eager"
+	HoldStartUpdateWithStart = "update-with-start"
+)
 
 // JWT holds the token keys: the current one signs, every listed one verifies, so a key can be
 // rotated without logging everybody out.
@@ -205,6 +215,7 @@ func Load(getenv func(string) string) (Config, error) {
 			TLSServerName: r.str("TEMPORAL_TLS_SERVER_NAME", ""),
 			TLS:           r.boolean("TEMPORAL_TLS", false),
 			APIKey:        r.str("TEMPORAL_API_KEY", ""),
+			HoldStart:     r.oneOf("HOLD_START", HoldStartEager, HoldStartEager, HoldStartUpdateWithStart),
 		},
 		HTTPAddr:       r.str("HTTP_ADDR", ":8080"),
 		OpsHTTPAddr:    r.str("OPS_HTTP_ADDR", ":8082"),

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"net/http"
+	"net/http/cookiejar"
 	"testing"
 	"time"
 
@@ -98,6 +99,94 @@ func TestCodecKeepsPatientDataOutOfTemporal(t *testing.T) {
 	p.codecDecode(provider, http.StatusForbidden, input)
 }
 
+// TestCodecSessionCookieDecodes is the Web UI's way in: the admin signs in, trades the access
+// token for the codec session cookie, and the browser's cookie alone (no Authorization header,
+// which the UI cannot send) then decodes. The session ends with the account's admin role.
+func TestCodecSessionCookieDecodes(t *testing.T) {
+	const note = "chest pain c00c"
+	p := newPlatform(t)
+	ctx := context.Background()
+	_, token := p.patient("cookie@example.com", "+15550008877")
+	admin := p.adminLogin("cookie-admin@example.com")
+	var b bookingBody
+	require.Equal(t, http.StatusCreated, p.do("POST", "/v1/bookings", token, map[string]any{
+		"provider_id": p.provider.ID, "service_id": p.service.ID, "start": tomorrowAt(13, 0).Format(time.RFC3339), "notes": note}, &b))
+	var input *commonpb.Payload
+	for _, e := range p.rawHistory(ctx, b.ID).Events {
+		if a := e.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+			input = a.GetInput().GetPayloads()[0]
+		}
+	}
+	require.NotNil(t, input)
+	require.NotContains(t, string(input.Data), note)
+
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	browser := &http.Client{Jar: jar}
+	decode := func() (int, []byte) {
+		body, err := protojson.Marshal(&commonpb.Payloads{Payloads: []*commonpb.Payload{input}})
+		require.NoError(t, err)
+		req, err := http.NewRequest(http.MethodPost, p.url+"/codec/decode", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Namespace", "default")
+		resp, err := browser.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		_, err = buf.ReadFrom(resp.Body)
+		require.NoError(t, err)
+		return resp.StatusCode, buf.Bytes()
+	}
+	code, _ := decode()
+	require.Equal(t, http.StatusUnauthorized, code, "no session yet")
+
+	// A patient's token gets no session.
+	req, err := http.NewRequest(http.MethodPost, p.url+"/codec/session", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := browser.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	req, err = http.NewRequest(http.MethodPost, p.url+"/codec/session", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err = browser.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	code, body := decode()
+	require.Equal(t, http.StatusOK, code, string(body))
+	var out commonpb.Payloads
+	require.NoError(t, protojson.Unmarshal(body, &out))
+	var in workflows.Input
+	require.NoError(t, json.Unmarshal(out.Payloads[0].Data, &in))
+	require.Equal(t, note, in.Notes)
+
+	// An admin no longer admin loses the session at once, not when the cookie expires.
+	var adminID string
+	require.NoError(t, p.st.Pool().QueryRow(ctx, `UPDATE users SET role = 'patient' WHERE email = 'cookie-admin@example.com' RETURNING id`).Scan(&adminID))
+	code, body = decode()
+	require.Equal(t, http.StatusForbidden, code, string(body))
+	_, err = p.st.Pool().Exec(ctx, `UPDATE users SET role = 'admin' WHERE id = $1`, adminID)
+	require.NoError(t, err)
+	code, _ = decode()
+	require.Equal(t, http.StatusOK, code)
+
+	// Signing out clears it.
+	req, err = http.NewRequest(http.MethodDelete, p.url+"/codec/session", nil)
+	require.NoError(t, err)
+	resp, err = browser.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	code, _ = decode()
+	require.Equal(t, http.StatusUnauthorized, code)
+}
+
 // TestCodecMemoAndSearchAttributesHoldNoPersonalData: search attributes are never encrypted
 // and the memo is what the Web UI's list shows, so both carry ids and times only.
 func TestCodecMemoAndSearchAttributesHoldNoPersonalData(t *testing.T) {
@@ -165,7 +254,7 @@ func TestCodecKeyRotation(t *testing.T) {
 	// Rotate: every key id stays readable, B encrypts.
 	rotated := newCodec(t, []config.CodecKey{keyB, keyA})
 	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{},
-		DataConverter: codec.DataConverter(rotated)})
+		DataConverter: codec.DataConverter(rotated), FailureConverter: codec.FailureConverter(rotated)})
 	require.NoError(t, err)
 	defer c.Close()
 	w := worker.New(c, p.cfg.Temporal.TaskQueue, &activities.Activities{Store: p.st, Now: time.Now, Notifier: activities.Notifier{

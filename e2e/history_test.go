@@ -126,7 +126,8 @@ func TestHistoriesReplay(t *testing.T) {
 	day := time.Now().UTC().Format("20060102")
 	for id, name := range names {
 		h := p.history(ctx, workflows.BookingWorkflowID(id))
-		r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: codec.DataConverter(p.codec)})
+		r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: codec.DataConverter(p.codec),
+			FailureConverter: codec.FailureConverter(p.codec)})
 		require.NoError(t, err)
 		bookingworker.RegisterWorkflow(r)
 		require.NoError(t, r.ReplayWorkflowHistory(nil, h), name)

@@ -27,6 +27,7 @@ import (
 
 	"github.com/clinicbook/booking/api"
 	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/internal/temporaltest"
 	"github.com/clinicbook/booking/notify/notifytest"
 	"github.com/clinicbook/booking/store"
 	"github.com/clinicbook/booking/twiliosandbox"
@@ -532,6 +533,8 @@ func (p *platform) startWorkerProcess(bin string) *workerProcess {
 		"PUBLIC_BASE_URL=" + p.cfg.PublicBaseURL,
 		"JWT_SIGNING_KEY=" + p.cfg.JWT.SigningKey.ID + ":" + base64.StdEncoding.EncodeToString(p.cfg.JWT.SigningKey.Key.Seed()),
 		"WORKER_HTTP_ADDR=" + opsAddr,
+		// The platform's clients encrypt with the test key; the worker must decrypt them.
+		"TEMPORAL_CODEC_KEYS=" + temporaltest.TestKeyID + ":" + temporaltest.TestKey,
 	}
 	w := &workerProcess{t: t, cmd: cmd, out: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = w.out, w.out

@@ -28,7 +28,8 @@ func TestWorkerOpsEndpoints(t *testing.T) {
 
 	reg := prometheus.NewRegistry()
 	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{},
-		MetricsHandler: worker.MetricsHandler(reg), DataConverter: temporaltest.DataConverter()})
+		MetricsHandler: worker.MetricsHandler(reg), DataConverter: temporaltest.DataConverter(),
+		FailureConverter: temporaltest.FailureConverter()})
 	require.NoError(t, err)
 	defer c.Close()
 	queue := "ops-" + uuid.NewString()[:8]

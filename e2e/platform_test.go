@@ -110,7 +110,7 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 	cfg.SMTP = config.SMTP{Host: smtpHost, Port: smtpPort, From: "Clinic <no-reply@clinic.test>", TLS: "none"}
 
 	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{},
-		DataConverter: codec.DataConverter(p.codec)})
+		DataConverter: codec.DataConverter(p.codec), FailureConverter: codec.FailureConverter(p.codec)})
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	p.temporal = c

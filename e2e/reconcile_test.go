@@ -46,7 +46,8 @@ func (p *platform) reconciler(every time.Duration, in workflows.ReconcileInput) 
 	p.t.Cleanup(w.Stop)
 
 	id := workflows.ReconcileScheduleID + "-" + p.cfg.Temporal.TaskQueue
-	require.NoError(p.t, worker.EnsureReconcileSchedule(ctx, p.temporal, worker.ReconcileSchedule{ID: id, TaskQueue: queue, Every: every, Input: in}))
+	require.NoError(p.t, worker.EnsureReconcileSchedule(ctx, p.temporal, worker.ReconcileSchedule{ID: id, TaskQueue: queue, Every: every, Input: in,
+		DataConverter: temporaltest.DataConverter()}))
 	p.t.Cleanup(func() {
 		_ = p.temporal.ScheduleClient().GetHandle(context.Background(), id).Delete(context.Background())
 	})
@@ -142,10 +143,11 @@ func TestReconcilerRepairsBookingsWhoseWorkflowIsGone(t *testing.T) {
 func TestReconcileScheduleIsEnsuredIdempotently(t *testing.T) {
 	ctx := context.Background()
 	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{},
-		DataConverter: temporaltest.DataConverter()})
+		DataConverter: temporaltest.DataConverter(), FailureConverter: temporaltest.FailureConverter()})
 	require.NoError(t, err)
 	defer c.Close()
-	s := worker.ReconcileSchedule{ID: "booking-reconciler-" + uuid.NewString()[:8], TaskQueue: "reconcile-" + uuid.NewString()[:8], Every: time.Hour}
+	s := worker.ReconcileSchedule{ID: "booking-reconciler-" + uuid.NewString()[:8], TaskQueue: "reconcile-" + uuid.NewString()[:8], Every: time.Hour,
+		DataConverter: temporaltest.DataConverter()}
 	h := c.ScheduleClient().GetHandle(ctx, s.ID)
 	defer func() { _ = h.Delete(context.Background()) }()
 

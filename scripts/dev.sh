@@ -133,9 +133,17 @@ if ! (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; then
   started_pg="$runas "
 fi
 
+if [ "${TEMPORAL:-dev}" = server ]; then
+  # The production engine instead: the full Temporal server on this PostgreSQL, in its own
+  # databases temporal and temporal_visibility (scripts/temporal-server.sh; README, Performance).
+  "$root/scripts/temporal-server.sh" install
+  log "starting the Temporal server on PostgreSQL (databases temporal, temporal_visibility)"
+  start temporal "$root/scripts/temporal-server.sh" run
+else
 log "starting the Temporal dev server (state in .data/temporal.db)"
-# The Web UI calls the API's codec server to show payloads decrypted (admins only; see README,
-# "Encrypted payloads").
+# The Web UI calls the API's codec server to show payloads decrypted (admins only, signed in at
+# http://127.0.0.1:8080/codec; see README, "Encrypted payloads"). The dev server cannot tell its
+# UI to include credentials, so each admin turns that on in the UI's Codec Server settings.
 start temporal "$root/bin/temporal" server start-dev \
   --db-filename "$data/temporal.db" --ip 127.0.0.1 --port 7233 --ui-port 8233 --namespace default \
   --ui-codec-endpoint http://127.0.0.1:8080/codec \
@@ -144,6 +152,7 @@ start temporal "$root/bin/temporal" server start-dev \
   --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
   --dynamic-config-value matching.numTaskqueueWritePartitions=1 \
   --log-level warn
+fi
 log "starting Mailpit"
 start mailpit "$root/bin/mailpit" --listen 127.0.0.1:8025 --smtp 127.0.0.1:1025 --database "$data/mailpit.db"
 log "starting the Twilio sandbox"
@@ -153,6 +162,11 @@ log "migrating and seeding $DATABASE_URL"
 "$root/bin/booking" seed 2>&1 | tee -a "$data/logs/seed.log"
 
 wait_for temporal 127.0.0.1:7233
+if [ "${TEMPORAL:-dev}" = server ]; then
+  log "registering the namespace and search attributes; starting the Temporal Web UI"
+  "$root/scripts/temporal-server.sh" register
+  start temporal-ui env TEMPORAL_UI_CODEC_ENDPOINT=http://127.0.0.1:8080/codec "$root/scripts/temporal-server.sh" ui
+fi
 wait_for mailpit http://127.0.0.1:8025/
 log "starting the worker and the API"
 start worker "$root/bin/booking" worker
@@ -169,6 +183,10 @@ cat <<TXT
   Metrics           http://127.0.0.1:8082/metrics  http://127.0.0.1:8081/metrics (worker)
   Temporal Web UI   http://127.0.0.1:8233          (gRPC 127.0.0.1:7233)
   Codec server      http://127.0.0.1:8080/codec    (payloads are encrypted; admins decode, see README)
+    To see decoded payloads in the Web UI: sign in as the admin at http://127.0.0.1:8080/codec,
+    then in the Web UI (at 127.0.0.1, not localhost) open Codec Server, choose "Use my browser
+    setting", keep the endpoint http://127.0.0.1:8080/codec, tick "Include cross-origin
+    credentials" and apply (once per browser; the sign-in lasts 8 hours).
   Mailpit (email)   http://127.0.0.1:8025          (SMTP 127.0.0.1:1025)
   Twilio sandbox    http://127.0.0.1:8090          (SMS sent, as the real client sends them)
 

@@ -15,10 +15,18 @@ type ScaleStore interface {
 	SeedScale(ctx context.Context, spec store.ScaleSpec, progress func(done int)) (map[string]int, error)
 }
 
-// ScaleSpec returns the clinic group `booking seed --bookings n` makes: 50 doctors in Berlin and
-// New York, a patient for every 20 bookings, two years around now.
+// BookingsPerDoctor sizes the generated clinic group: a doctor's hours over two years cut into
+// about 8,500 appointments, so with one doctor per 8,000 bookings about 80% of the appointments
+// are taken and the usual 85% of the bookings occupy time (the rest cancelled or expired on the
+// same times). With a fixed 50 doctors a million bookings would be more than half cancellations.
+const BookingsPerDoctor = 8000
+
+// ScaleSpec returns the clinic group `booking seed --bookings n` makes: a doctor per 8,000
+// bookings (at least 50) in Berlin and New York, a patient for every 20 bookings, two years
+// around now.
 func ScaleSpec(bookings int, now time.Time) store.ScaleSpec {
-	return store.ScaleSpec{Bookings: bookings, Providers: 50, Patients: max(100, bookings/20), Now: now, Span: 2 * 365 * 24 * time.Hour}
+	return store.ScaleSpec{Bookings: bookings, Providers: max(50, (bookings+BookingsPerDoctor-1)/BookingsPerDoctor),
+		Patients: max(100, bookings/20), Now: now, Span: 2 * 365 * 24 * time.Hour}
 }
 
 // Scale generates spec's clinic group for measuring and tells out what it made and how long it

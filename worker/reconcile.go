@@ -95,6 +95,9 @@ type ReconcileSchedule struct {
 	TaskQueue string
 	Every     time.Duration
 	Input     workflows.ReconcileInput
+	// DataConverter is the client's (the codec's): a described schedule's arguments come
+	// back as the client encoded them. Nil is the SDK's default.
+	DataConverter converter.DataConverter
 }
 
 // EnsureReconcileSchedule creates the reconciler's schedule, or brings an existing one to s
@@ -167,8 +170,12 @@ func sameReconcileSchedule(sched client.Schedule, s ReconcileSchedule) bool {
 	if !ok {
 		return false
 	}
+	dc := s.DataConverter
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
 	var in workflows.ReconcileInput
-	if err := converter.GetDefaultDataConverter().FromPayload(payload, &in); err != nil {
+	if err := dc.FromPayload(payload, &in); err != nil {
 		return false
 	}
 	return in == s.Input && (sched.Policy == nil || sched.Policy.Overlap == enums.SCHEDULE_OVERLAP_POLICY_SKIP)

@@ -668,7 +668,10 @@ func (s *booking) hasPlannedReminders() bool {
 }
 
 // publish keeps the search attributes and memo current, so the Web UI's list and filters
-// show the booking as it is. No names, phones or emails: these are stored unencrypted.
+// show the booking as it is. Search attributes are stored in the clear (the server indexes
+// them), so they hold ids, the status and the start time only: no names, phones, emails or
+// notes. The memo goes through the payload codec like every other payload, so it is
+// encrypted in Temporal; it still holds ids and times only.
 func (s *booking) publish(ctx workflow.Context) error {
 	b := s.booking
 	err := workflow.UpsertTypedSearchAttributes(ctx,
@@ -683,7 +686,8 @@ func (s *booking) publish(ctx workflow.Context) error {
 	return workflow.UpsertMemo(ctx, memo(b))
 }
 
-// memo is the workflow memo of a booking: ids and times only.
+// memo is the workflow memo of a booking: ids and times only (encrypted by the codec, but
+// shown to whoever can decode, so nothing personal goes in it either).
 func memo(b domain.Booking) map[string]any {
 	return map[string]any{
 		"provider_id": b.ProviderID,

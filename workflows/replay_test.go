@@ -34,7 +34,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 	require.Positive(t, encrypted, "no history recorded with the payload codec")
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: temporaltest.DataConverter()})
+			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: temporaltest.DataConverter(),
+				FailureConverter: temporaltest.FailureConverter()})
 			require.NoError(t, err)
 			bookingworker.RegisterWorkflow(r)
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))

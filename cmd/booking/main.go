@@ -27,7 +27,8 @@ commands:
   worker   run booking workflows and activities
   migrate  apply database migrations and exit
   seed     add the demo clinic unless the database has providers already;
-           seed --bookings N generates 50 doctors and N bookings over two years instead
+           seed --bookings N generates N bookings over two years instead
+           (a doctor per 8,000 bookings, at least 50)
   keygen   print a new JWT_SIGNING_KEY value (keygen codec: a TEMPORAL_CODEC_KEYS key)
 `
 

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	temporallog "go.temporal.io/sdk/log"
 	"golang.org/x/sync/errgroup"
@@ -118,7 +119,8 @@ func newCodec(cfg config.Config) (*codec.Codec, error) {
 // metrics, and tracing when OTEL_EXPORTER_OTLP_ENDPOINT is set. The returned shutdown flushes
 // spans.
 func temporalOptions(ctx context.Context, cfg config.Config, service string, metrics client.MetricsHandler, pc *codec.Codec) (client.Options, func(), error) {
-	opts := client.Options{MetricsHandler: metrics, DataConverter: codec.DataConverter(pc)}
+	opts := client.Options{MetricsHandler: metrics, DataConverter: codec.DataConverter(pc),
+		FailureConverter: codec.FailureConverter(pc)}
 	if cfg.OTLPEndpoint == "" {
 		return opts, func() {}, nil
 	}
@@ -170,8 +172,9 @@ func newReconciler(st *store.Store, c client.Client, cfg config.Config, reg prom
 // schedule follows RECONCILE_INTERVAL on restart. It keeps trying in the background: a
 // Temporal that refuses for a while (another worker's update racing this one, a missing
 // permission) must not keep the worker from the bookings' own workflows.
-func ensureReconcileSchedule(ctx context.Context, c client.Client, cfg config.Config) {
-	s := worker.ReconcileSchedule{ID: workflows.ReconcileScheduleID, TaskQueue: cfg.Temporal.TaskQueue, Every: cfg.ReconcileInterval}
+func ensureReconcileSchedule(ctx context.Context, c client.Client, cfg config.Config, dc converter.DataConverter) {
+	s := worker.ReconcileSchedule{ID: workflows.ReconcileScheduleID, TaskQueue: cfg.Temporal.TaskQueue, Every: cfg.ReconcileInterval,
+		DataConverter: dc}
 	for {
 		err := worker.EnsureReconcileSchedule(ctx, c, s)
 		if err == nil || ctx.Err() != nil {
@@ -271,7 +274,7 @@ func runWorker(ctx context.Context, cfg config.Config) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop() // waits for activities in flight, up to the worker's stop timeout
-	go ensureReconcileSchedule(ctx, c, cfg)
+	go ensureReconcileSchedule(ctx, c, cfg, opts.DataConverter)
 
 	ops := &http.Server{Addr: cfg.WorkerHTTPAddr, Handler: worker.OpsHandler(pool, c, reg), ReadHeaderTimeout: 5 * time.Second}
 	return serve(ctx, ops, "worker")

@@ -11,7 +11,7 @@ import (
 func seedArgs(args []string) (bookings int, err error) {
 	fs := flag.NewFlagSet("seed", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.IntVar(&bookings, "bookings", 0, "generate a clinic group with this many bookings (50 doctors, two years)")
+	fs.IntVar(&bookings, "bookings", 0, "generate a clinic group with this many bookings (a doctor per 8,000, at least 50; two years)")
 	if err := fs.Parse(args); err != nil {
 		return 0, fmt.Errorf("seed: %w", err)
 	}

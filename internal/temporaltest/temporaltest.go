@@ -48,6 +48,9 @@ func Codec() *codec.Codec {
 // DataConverter is what the platform's clients use, with the test key.
 func DataConverter() converter.DataConverter { return codec.DataConverter(Codec()) }
 
+// FailureConverter encodes failure messages with the test key, as the platform's clients do.
+func FailureConverter() converter.FailureConverter { return codec.FailureConverter(Codec()) }
+
 // Server is a running dev server.
 type Server struct {
 	dev *testsuite.DevServer
@@ -97,7 +100,7 @@ func (s *Server) Address() string { return s.dev.FrontendHostPort() }
 // and the worker to share one.
 func (s *Server) Client() (client.Client, error) {
 	return client.Dial(client.Options{HostPort: s.Address(), Namespace: "default", Logger: quietLogger{},
-		DataConverter: DataConverter()})
+		DataConverter: DataConverter(), FailureConverter: FailureConverter()})
 }
 
 // RawClient returns a client without the codec: it sees the payloads as the server stores them.
