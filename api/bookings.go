@@ -175,18 +175,20 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// In a rush most requests are for a slot somebody holds already: they are answered from
-	// one indexed read, with no workflow started to say no. Requests for the same slot go on
-	// one at a time, so that those arriving together are told too.
-	leave, err := s.slots.enter(ctx, req.ProviderID+"\x00"+start.UTC().Format(time.RFC3339Nano))
+	// one indexed read, with no workflow started to say no. Of those that find it free, one
+	// at a time goes on to hold it; the others wait for its outcome and read again, all at
+	// once, so that those arriving together are told by the database too.
+	leave, err := s.slots.admit(ctx, req.ProviderID+"\x00"+start.UTC().Format(time.RFC3339Nano), func() error {
+		return s.checkSlot(ctx, id, req, start)
+	})
 	if err != nil {
-		writeError(w, r, temporalUnavailable(err))
-		return
-	}
-	defer leave()
-	if err := s.checkSlot(ctx, id, req, start); err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			err = temporalUnavailable(err)
+		}
 		writeError(w, r, err)
 		return
 	}
+	defer leave()
 
 	b, err := s.hold(ctx, workflows.Input{
 		BookingID: id, ProviderID: req.ProviderID, ServiceID: req.ServiceID, PatientID: req.PatientID,
