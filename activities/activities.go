@@ -42,7 +42,7 @@ type HoldInput struct {
 // HoldSlot writes the held booking. It refuses, without retrying, a start that is not one of
 // the provider's offered slots and a slot somebody else holds (the exclusion constraint).
 func (a *Activities) HoldSlot(ctx context.Context, in HoldInput) (domain.Booking, error) {
-	svc, err := a.offered(ctx, in.ProviderID, in.ServiceID, in.Start)
+	length, err := a.offered(ctx, in.BookingID, in.ProviderID, in.ServiceID, in.Start)
 	if err != nil {
 		// The same booking id held already (a retry after the first run committed) is fine.
 		if existing, gerr := a.Store.GetBooking(ctx, in.BookingID); gerr == nil {
@@ -53,7 +53,7 @@ func (a *Activities) HoldSlot(ctx context.Context, in HoldInput) (domain.Booking
 	exp := in.ExpiresAt
 	b := domain.Booking{
 		ID: in.BookingID, ProviderID: in.ProviderID, ServiceID: in.ServiceID, PatientID: in.PatientID,
-		Start: in.Start, End: in.Start.Add(svc.Duration()), HoldExpiresAt: &exp, Notes: in.Notes,
+		Start: in.Start, End: in.Start.Add(length), HoldExpiresAt: &exp, Notes: in.Notes,
 	}
 	held, err := a.Store.CreateHold(ctx, b, in.MaxActive, store.EventInput{Key: "status:held", Type: "status",
 		Detail: map[string]any{"status": domain.StatusHeld, "hold_expires_at": exp}})
@@ -63,29 +63,32 @@ func (a *Activities) HoldSlot(ctx context.Context, in HoldInput) (domain.Booking
 	return held, nil
 }
 
-// offered checks that start is one of the provider's slots for the service and in the future.
-func (a *Activities) offered(ctx context.Context, providerID, serviceID string, start time.Time) (domain.Service, error) {
-	svc, err := a.Store.GetService(ctx, serviceID)
-	if err != nil {
-		return domain.Service{}, unprocessable(err, "service_id", "no such service")
-	}
-	sched, err := a.Store.GetSchedule(ctx, providerID)
-	if err != nil {
-		return domain.Service{}, unprocessable(err, "provider_id", "no such provider")
-	}
+// offered checks that start is one of the provider's slots for the service and in the future,
+// and returns the service's length. It reads the provider's calendar around start in one
+// statement: it sits on the hold's path, the POST's answer. Whether the slot is free is the
+// exclusion constraint's to decide.
+func (a *Activities) offered(ctx context.Context, bookingID, providerID, serviceID string, start time.Time) (time.Duration, error) {
 	if !start.After(a.Now()) {
-		return domain.Service{}, &domain.Error{Kind: domain.KindUnprocessable, Message: "that time has passed",
+		return 0, &domain.Error{Kind: domain.KindUnprocessable, Message: "that time has passed",
 			Fields: []domain.FieldError{{Field: "start", Message: "in the past"}}}
 	}
-	ok, err := availability.Offered(sched, svc.Duration(), start)
+	cal, _, err := a.Store.SlotCheck(ctx, bookingID, providerID, serviceID, start)
 	if err != nil {
-		return domain.Service{}, err
+		return 0, unprocessable(err, "provider_id", "no such provider")
+	}
+	if cal.Length == 0 {
+		return 0, &domain.Error{Kind: domain.KindUnprocessable, Message: "unknown service",
+			Fields: []domain.FieldError{{Field: "service_id", Message: "no such service"}}}
+	}
+	ok, err := availability.Offered(cal.Schedule, cal.Length, start)
+	if err != nil {
+		return 0, err
 	}
 	if !ok {
-		return domain.Service{}, &domain.Error{Kind: domain.KindUnprocessable, Message: "start is not an offered slot",
+		return 0, &domain.Error{Kind: domain.KindUnprocessable, Message: "start is not an offered slot",
 			Fields: []domain.FieldError{{Field: "start", Message: "not one of the provider's slots for this service"}}}
 	}
-	return svc, nil
+	return cal.Length, nil
 }
 
 // StatusInput moves a booking from one of From to To.
@@ -143,11 +146,11 @@ func (a *Activities) MoveBooking(ctx context.Context, in MoveInput) (domain.Book
 	if cur.Revision == in.Revision && cur.Start.Equal(in.Start) {
 		return cur, nil // moved already by an earlier run
 	}
-	svc, err := a.offered(ctx, cur.ProviderID, cur.ServiceID, in.Start)
+	length, err := a.offered(ctx, in.BookingID, cur.ProviderID, cur.ServiceID, in.Start)
 	if err != nil {
 		return domain.Booking{}, activityError(err)
 	}
-	moved, err := a.Store.Move(ctx, in.BookingID, in.Start, in.Start.Add(svc.Duration()), in.Revision, store.EventInput{
+	moved, err := a.Store.Move(ctx, in.BookingID, in.Start, in.Start.Add(length), in.Revision, store.EventInput{
 		Key: fmt.Sprintf("rescheduled:%d", in.Revision), Type: "rescheduled",
 		Detail: map[string]any{"from": cur.Start, "to": in.Start, "revision": in.Revision, "by": in.By},
 	})
