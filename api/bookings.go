@@ -176,15 +176,11 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 
 	// In a rush most requests are for a slot somebody holds already: they are answered from
 	// one indexed read, with no workflow started to say no. Of those that find it free, one
-	// at a time goes on to hold it; the others wait for its outcome and read again, all at
-	// once, so that those arriving together are told by the database too.
-	leave, err := s.slots.admit(ctx, req.ProviderID+"\x00"+start.UTC().Format(time.RFC3339Nano), func() error {
+	// at a time goes on to hold it; the others are told at once that it is being taken.
+	leave, err := s.slots.admit(req.ProviderID+"\x00"+start.UTC().Format(time.RFC3339Nano), func() error {
 		return s.checkSlot(ctx, id, req, start)
 	})
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			err = temporalUnavailable(err)
-		}
 		writeError(w, r, err)
 		return
 	}
@@ -347,6 +343,10 @@ func (s *Server) holdWithStart(ctx context.Context, opts client.StartWorkflowOpt
 	}
 	return nil
 }
+
+// errSlotBeingHeld answers a request for a slot another request of this process is holding
+// at this moment: the database would refuse it a moment later.
+var errSlotBeingHeld = &domain.Error{Kind: domain.KindConflict, Message: "the slot is already taken"}
 
 // errLapsed answers a retried POST /v1/bookings whose first attempt holds nothing now.
 var errLapsed = domain.Errorf(domain.KindConflict, "this request was refused, or its hold failed or lapsed, earlier; send it with a new Idempotency-Key to try again")

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/clinicbook/booking/config"
 	"github.com/clinicbook/booking/workflows"
 )
 
@@ -174,4 +175,20 @@ func TestIdempotencyKeyAndRefusals(t *testing.T) {
 	var again2 bookingBody
 	require.Equal(t, http.StatusOK, p.do("POST", "/v1/bookings/"+first.ID+"/cancel", token, nil, &again2))
 	require.Equal(t, "cancelled", again2.Status)
+}
+
+// The eager path (HOLD_START=eager, what make dev uses on the dev server) holds, confirms and
+// refuses a taken slot like the default Update-with-Start path the other tests take.
+func TestEagerHoldPath(t *testing.T) {
+	p := newPlatform(t, func(c *config.Config) { c.Temporal.HoldStart = config.HoldStartEager })
+	_, token := p.patient("eager@example.com", "+15550601001")
+	id := p.bookConfirmed(token, tomorrowAt(9, 0))
+	var b bookingBody
+	require.Equal(t, http.StatusOK, p.do("GET", "/v1/bookings/"+id, token, nil, &b))
+	require.Equal(t, "confirmed", b.Status)
+
+	_, other := p.patient("eager2@example.com", "+15550601002")
+	status := p.do("POST", "/v1/bookings", other, map[string]any{
+		"provider_id": p.provider.ID, "service_id": p.service.ID, "start": tomorrowAt(9, 0).Format(time.RFC3339)}, nil)
+	require.Equal(t, http.StatusConflict, status)
 }

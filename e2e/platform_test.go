@@ -81,7 +81,8 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
 	cfg := config.Config{
-		Temporal:         config.Temporal{Namespace: "default", TaskQueue: "booking-" + uuid.NewString()[:8]},
+		Temporal: config.Temporal{Namespace: "default", TaskQueue: "booking-" + uuid.NewString()[:8],
+			HoldStart: config.HoldStartUpdateWithStart},
 		HoldTTL:          10 * time.Minute,
 		ReminderOffsets:  []time.Duration{24 * time.Hour, 2 * time.Hour},
 		NoShowGrace:      15 * time.Minute,

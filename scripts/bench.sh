@@ -3,14 +3,16 @@
 # Temporal server on PostgreSQL instead of the dev server, into bench/REPORT-server.md), then
 # prints it. Every figure is set against a baseline measured in the same run (cmd/bench says
 # how). What it runs, all on this machine and none of it shared with `make dev`:
-#   - a Temporal engine of its own: the dev server in memory on port 7433, or the full server
+#   - a Temporal engine of its own: the dev server on port 7433 (state in a fresh file, as
+#     `make dev` keeps it), or the full server
 #     on 7433 in the databases temporal_bench and temporal_bench_visibility (made afresh);
 #   - `booking api` on a fresh database booking_bench, on HTTP port 18080;
 #   - the reads at scale on booking_bench_scale_N (N = BENCH_BOOKINGS, default 1,000,000),
 #     seeded with `booking seed --bookings N` the first time (about 3 minutes) and kept for
 #     the next runs. No worker ever runs on it: its confirmed bookings have no workflows.
 # Settings: BENCH_PG_URL (postgres://postgres@127.0.0.1:5432), BENCH_BOOKINGS, BENCH_FLAGS
-# (more cmd/bench flags, e.g. "-holds 500"), HOLD_START (passed to the API).
+# (more cmd/bench flags, e.g. "-holds 500"), HOLD_START (passed to the API), BENCH_OUT (the
+# report's file).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -74,9 +76,12 @@ fi
 # The Temporal engine.
 case $engine in
   dev)
+    : "${HOLD_START:=eager}" # as make dev runs the dev server
     out=bench/REPORT.md
-    desc="Temporal dev server ($(bin/temporal --version | head -1), in memory, one task-queue partition)"
-    start temporal bin/temporal server start-dev --ip 127.0.0.1 --port "$tport" --headless --namespace default \
+    # As `make dev` runs it: state in a file (a fresh one), one task-queue partition.
+    rm -f "$data/temporal.db"
+    desc="Temporal dev server ($(bin/temporal --version | head -1), state in a fresh SQLite file as in make dev, one task-queue partition)"
+    start temporal bin/temporal server start-dev --db-filename "$data/temporal.db" --ip 127.0.0.1 --port "$tport" --headless --namespace default \
       --search-attribute BookingStatus=Keyword --search-attribute ProviderId=Keyword \
       --search-attribute PatientId=Keyword --search-attribute AppointmentStart=Datetime \
       --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
@@ -104,7 +109,8 @@ start api env "${benv[@]}" DATABASE_URL="$holds_db" TEMPORAL_ADDRESS="127.0.0.1:
   ADMIN_EMAIL=bench-admin@bench.test ADMIN_PASSWORD=bench-admin-pass-1 ${HOLD_START:+HOLD_START=$HOLD_START} bin/booking api
 wait_for api http://127.0.0.1:18080/readyz
 
-log "measuring (a few minutes)"
+out=${BENCH_OUT:-$out}
+log "measuring (a few minutes) into $out"
 # shellcheck disable=SC2086
 bin/bench -api http://127.0.0.1:18080 -db "$holds_db" -temporal "127.0.0.1:$tport" -engine "$desc" \
-  -hold-start "${HOLD_START:-the default}" -scale-db "$scale_db" -scale-note "$scale_note" -out "$out" ${BENCH_FLAGS:-}
+  -hold-start "${HOLD_START:-update-with-start (the default)}" -scale-db "$scale_db" -scale-note "$scale_note" -out "$out" ${BENCH_FLAGS:-}

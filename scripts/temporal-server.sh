@@ -57,12 +57,14 @@ moddir() { go mod download -json "go.temporal.io/server@$SERVER_VERSION" | sed -
 sqltool() { "$bin/temporal-sql-tool" --plugin postgres12 --endpoint "$pg_host" --port "$pg_port" --user "$pg_user" --password "$pg_pass" "$@"; }
 
 # schema DB DIR creates DB when it is absent and applies DIR's versioned schema.
+# The tool's output goes to .data/temporal-server/DB/schema.log.
 schema() {
-  local name=$1 versioned=$2
-  if sqltool --db "$name" create-database >/dev/null 2>&1; then
-    sqltool --db "$name" setup-schema -v 0.0 >/dev/null
+  local name=$1 versioned=$2 out=$dir/schema.log
+  mkdir -p "$dir"
+  if sqltool --db "$name" create-database >>"$out" 2>&1; then
+    sqltool --db "$name" setup-schema -v 0.0 >>"$out" 2>&1 || { tail -5 "$out" >&2; exit 1; }
   fi
-  sqltool --db "$name" update-schema -d "$versioned" >/dev/null
+  sqltool --db "$name" update-schema -d "$versioned" >>"$out" 2>&1 || { tail -5 "$out" >&2; exit 1; }
 }
 
 # config writes the server's configuration: config/development-postgres12.yaml from the module
@@ -124,7 +126,7 @@ case ${1:-} in
     [ -d "$mod" ] || go mod download "github.com/temporalio/ui-server/v2@$UI_VERSION"
     sed -e "s#^port: .*#port: $ui_port#" -e "/^codec:/,/^[a-z]/s#^  endpoint:.*#  endpoint: ${TEMPORAL_UI_CODEC_ENDPOINT:-}#" \
       "$mod/config/development.yaml" >"$dir/ui/development.yaml"
-    printf 'temporalGrpcAddress: 127.0.0.1:%s\nport: %s\n' "$port" "$ui_port" >"$dir/ui/base.yaml"
+    printf 'temporalGrpcAddress: 127.0.0.1:%s\nhost: 127.0.0.1\nport: %s\n' "$port" "$ui_port" >"$dir/ui/base.yaml"
     exec "$bin/temporal-ui-server" --root "$dir" --config ui --env development start
     ;;
   *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -88,7 +88,7 @@ func main() {
 	flag.StringVar(&o.adminEmail, "admin-email", "bench-admin@bench.test", "the API's ADMIN_EMAIL")
 	flag.StringVar(&o.adminPassword, "admin-password", "bench-admin-pass-1", "the API's ADMIN_PASSWORD")
 	flag.IntVar(&o.holds, "holds", 300, "holds per concurrency level and variant")
-	flag.StringVar(&levels, "levels", "10,30,100", "hold concurrency levels")
+	flag.StringVar(&levels, "levels", "1,10,30,100", "hold concurrency levels (1: the latency of one hold alone)")
 	flag.IntVar(&o.rush, "rush", 1000, "POSTs in the rush")
 	flag.IntVar(&o.rushSlots, "rush-slots", 10, "slots the rush is for")
 	flag.IntVar(&o.rushConc, "rush-concurrency", 100, "the rush's concurrency")
@@ -786,8 +786,8 @@ func (r *report) markdown(o options) string {
 	}
 	if len(r.holds) > 0 {
 		p("\n## Holds on distinct free slots\n\n")
-		p("`POST /v1/bookings` over HTTP against the API process (`booking api`: its own worker, eager start, the hold as a local activity in\n")
-		p("the update's handler, payloads encrypted), each on a slot nobody else asks for, by an admin for verified patients. The ceiling is a\n")
+		p("`POST /v1/bookings` over HTTP against the API process (`booking api`: its own worker, the hold path of HOLD_START, the hold as a\n")
+		p("local activity in the update's handler, payloads encrypted), each on a slot nobody else asks for, by an admin for verified patients. The ceiling is a\n")
 		p("no-op workflow of the same shape on the same Temporal server (the `hold` update's handler runs one local activity that does nothing,\n")
 		p("then a timer), started with Update-with-Start from this process; the same no-op workflow started eagerly then sent the update is\n")
 		p("the other path the API could take. At least %d holds per row, after a warm-up.\n\n", o.holds)
