@@ -68,25 +68,12 @@ func (a *Activities) HoldSlot(ctx context.Context, in HoldInput) (domain.Booking
 // statement: it sits on the hold's path, the POST's answer. Whether the slot is free is the
 // exclusion constraint's to decide.
 func (a *Activities) offered(ctx context.Context, bookingID, providerID, serviceID string, start time.Time) (time.Duration, error) {
-	if !start.After(a.Now()) {
-		return 0, &domain.Error{Kind: domain.KindUnprocessable, Message: "that time has passed",
-			Fields: []domain.FieldError{{Field: "start", Message: "in the past"}}}
-	}
 	cal, _, err := a.Store.SlotCheck(ctx, bookingID, providerID, serviceID, start)
 	if err != nil {
 		return 0, unprocessable(err, "provider_id", "no such provider")
 	}
-	if cal.Length == 0 {
-		return 0, &domain.Error{Kind: domain.KindUnprocessable, Message: "unknown service",
-			Fields: []domain.FieldError{{Field: "service_id", Message: "no such service"}}}
-	}
-	ok, err := availability.Offered(cal.Schedule, cal.Length, start)
-	if err != nil {
+	if err := availability.CheckStart(cal.Schedule, cal.Length, start, a.Now()); err != nil {
 		return 0, err
-	}
-	if !ok {
-		return 0, &domain.Error{Kind: domain.KindUnprocessable, Message: "start is not an offered slot",
-			Fields: []domain.FieldError{{Field: "start", Message: "not one of the provider's slots for this service"}}}
 	}
 	return cal.Length, nil
 }

@@ -190,7 +190,7 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		BookingID: id, ProviderID: req.ProviderID, ServiceID: req.ServiceID, PatientID: req.PatientID,
 		Start: start, Notes: req.Notes, Policy: s.policy(),
 	})
-	if r.Header.Get("Idempotency-Key") != "" && (err == nil || domain.IsKind(asDomainError(err), domain.KindUnavailable)) {
+	if key != "" && (err == nil || domain.IsKind(asDomainError(err), domain.KindUnavailable)) {
 		// A retry is answered with the first hold's outcome, which Temporal keeps: but a hold
 		// that has lapsed since, or that failed, holds nothing, whatever it once answered.
 		if now, gerr := s.Store.GetBooking(ctx, id); gerr == nil && now.Status == domain.StatusExpired {
@@ -229,10 +229,6 @@ func requestHash(req createBookingRequest, start time.Time) string {
 // than id holds (409). It reads one statement. A request it lets through may still lose the
 // race for the slot: the exclusion constraint inside the hold decides that.
 func (s *Server) checkSlot(ctx context.Context, id string, req createBookingRequest, start time.Time) error {
-	if !start.After(s.now()) {
-		return &domain.Error{Kind: domain.KindUnprocessable, Message: "that time has passed",
-			Fields: []domain.FieldError{{Field: "start", Message: "in the past"}}}
-	}
 	cal, taken, err := s.Store.SlotCheck(ctx, id, req.ProviderID, req.ServiceID, start)
 	if domain.IsKind(err, domain.KindNotFound) {
 		return &domain.Error{Kind: domain.KindUnprocessable, Message: "unknown provider",
@@ -241,17 +237,8 @@ func (s *Server) checkSlot(ctx context.Context, id string, req createBookingRequ
 	if err != nil {
 		return err
 	}
-	if cal.Length == 0 {
-		return &domain.Error{Kind: domain.KindUnprocessable, Message: "unknown service",
-			Fields: []domain.FieldError{{Field: "service_id", Message: "no such service"}}}
-	}
-	ok, err := availability.Offered(cal.Schedule, cal.Length, start)
-	if err != nil {
+	if err := availability.CheckStart(cal.Schedule, cal.Length, start, s.now()); err != nil {
 		return err
-	}
-	if !ok {
-		return &domain.Error{Kind: domain.KindUnprocessable, Message: "start is not an offered slot",
-			Fields: []domain.FieldError{{Field: "start", Message: "not one of the provider's slots for this service"}}}
 	}
 	if taken {
 		return store.ErrSlotTaken
@@ -343,10 +330,6 @@ func (s *Server) holdWithStart(ctx context.Context, opts client.StartWorkflowOpt
 	}
 	return nil
 }
-
-// errSlotBeingHeld answers a request for a slot another request of this process is holding
-// at this moment: the database would refuse it a moment later.
-var errSlotBeingHeld = &domain.Error{Kind: domain.KindConflict, Message: "the slot is already taken"}
 
 // errLapsed answers a retried POST /v1/bookings whose first attempt holds nothing now.
 var errLapsed = domain.Errorf(domain.KindConflict, "this request was refused, or its hold failed or lapsed, earlier; send it with a new Idempotency-Key to try again")

@@ -1,6 +1,10 @@
 package api
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/clinicbook/booking/store"
+)
 
 // slotGate lets one request of this process at a time go on to hold a given slot. In a rush
 // for a few slots nearly every request is for a slot somebody holds, or is holding at this
@@ -23,7 +27,8 @@ func (g *slotGate) admit(key string, check func() error) (leave func(), err erro
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if _, busy := g.inFlight[key]; busy {
-		return nil, errSlotBeingHeld
+		// The database would refuse it a moment later, once the hold in flight commits.
+		return nil, store.ErrSlotTaken
 	}
 	if g.inFlight == nil {
 		g.inFlight = make(map[string]struct{})

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/clinicbook/booking/store"
 )
 
 // Of many requests for one free slot, one is let in to hold it; the others are refused at
@@ -30,7 +32,7 @@ func TestSlotGateLetsOneHolderInAndRefusesTheRest(t *testing.T) {
 			<-start
 			leave, err := g.admit("slot", check)
 			switch {
-			case errors.Is(err, errSlotBeingHeld):
+			case errors.Is(err, store.ErrSlotTaken):
 				busy.Add(1)
 			case errors.Is(err, errTaken):
 				refused.Add(1)
@@ -54,7 +56,7 @@ func TestSlotGateLetsOneHolderInAndRefusesTheRest(t *testing.T) {
 	leave, err := g.admit("slot", check)
 	require.NoError(t, err)
 	_, err = g.admit("slot", check)
-	require.ErrorIs(t, err, errSlotBeingHeld)
+	require.ErrorIs(t, err, store.ErrSlotTaken)
 	_, err = g.admit("another slot", check)
 	require.NoError(t, err, "other slots are not held up")
 	leave()

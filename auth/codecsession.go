@@ -2,13 +2,11 @@ package auth
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/google/uuid"
 
 	"github.com/clinicbook/booking/domain"
 )
@@ -29,27 +27,8 @@ func (s *Service) IssueCodecSession(p domain.Principal) (string, time.Time, erro
 	if p.Role != domain.RoleAdmin {
 		return "", time.Time{}, domain.Errorf(domain.KindForbidden, "only admins may decode Temporal payloads")
 	}
-	key := s.cfg.SigningKey
-	if key.ID == "" || len(key.Key) != ed25519.PrivateKeySize {
-		return "", time.Time{}, errors.New("issue codec session: no Ed25519 signing key configured")
-	}
-	now := s.now()
-	exp := now.Add(CodecSessionTTL).Truncate(time.Second)
-	claims := accessClaims{
-		Role: p.Role,
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    s.cfg.Issuer,
-			Audience:  jwt.ClaimStrings{s.cfg.Audience + codecAudienceSuffix},
-			Subject:   p.UserID,
-			ExpiresAt: jwt.NewNumericDate(exp),
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now),
-			ID:        uuid.NewString(),
-		},
-	}
-	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
-	t.Header["kid"] = key.ID
-	signed, err := t.SignedString(key.Key)
+	exp := s.now().Add(CodecSessionTTL).Truncate(time.Second)
+	signed, err := s.sign(p, s.cfg.Audience+codecAudienceSuffix, exp)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue codec session: %w", err)
 	}
@@ -62,16 +41,7 @@ func (s *Service) IssueCodecSession(p domain.Principal) (string, time.Time, erro
 // database; the API's unit tests run without one): a deleted account or one no longer admin
 // loses its session at once.
 func (s *Service) AuthenticateCodecSession(ctx context.Context, raw string) (domain.Principal, error) {
-	var claims accessClaims
-	_, err := jwt.ParseWithClaims(raw, &claims, s.verifyKey,
-		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
-		jwt.WithIssuer(s.cfg.Issuer),
-		jwt.WithAudience(s.cfg.Audience+codecAudienceSuffix),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(leeway),
-		jwt.WithTimeFunc(s.now),
-	)
+	claims, err := s.parse(raw, s.cfg.Audience+codecAudienceSuffix)
 	if errors.Is(err, jwt.ErrTokenExpired) {
 		return domain.Principal{}, domain.Errorf(domain.KindUnauthorized, "the codec session has expired; sign in again at /codec")
 	}

@@ -55,18 +55,27 @@ func validRole(r domain.Role) bool {
 
 // issueAccessToken signs an access token for p with the current signing key.
 func (s *Service) issueAccessToken(p domain.Principal) (string, error) {
+	signed, err := s.sign(p, s.cfg.Audience, s.now().Add(s.cfg.AccessTTL))
+	if err != nil {
+		return "", fmt.Errorf("issue access token: %w", err)
+	}
+	return signed, nil
+}
+
+// sign signs a token for p, for audience, valid until exp, with the current signing key.
+func (s *Service) sign(p domain.Principal, audience string, exp time.Time) (string, error) {
 	key := s.cfg.SigningKey
 	if key.ID == "" || len(key.Key) != ed25519.PrivateKeySize {
-		return "", errors.New("issue access token: no Ed25519 signing key configured")
+		return "", errors.New("no Ed25519 signing key configured")
 	}
 	now := s.now()
 	claims := accessClaims{
 		Role: p.Role,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    s.cfg.Issuer,
-			Audience:  jwt.ClaimStrings{s.cfg.Audience},
+			Audience:  jwt.ClaimStrings{audience},
 			Subject:   p.UserID,
-			ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL)),
+			ExpiresAt: jwt.NewNumericDate(exp),
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now),
 			ID:        uuid.NewString(),
@@ -74,28 +83,31 @@ func (s *Service) issueAccessToken(p domain.Principal) (string, error) {
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	t.Header["kid"] = key.ID
-	signed, err := t.SignedString(key.Key)
-	if err != nil {
-		return "", fmt.Errorf("issue access token: %w", err)
-	}
-	return signed, nil
+	return t.SignedString(key.Key)
+}
+
+// parse checks a token's signature (any listed key), issuer, audience and expiry, and returns
+// its claims.
+func (s *Service) parse(raw, audience string) (accessClaims, error) {
+	var claims accessClaims
+	_, err := jwt.ParseWithClaims(raw, &claims, s.verifyKey,
+		// Only EdDSA: this is what refuses "none" and HS256 tokens "signed" with our public key.
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithIssuer(s.cfg.Issuer),
+		jwt.WithAudience(audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(s.now),
+	)
+	return claims, err
 }
 
 // Authenticate checks an access token and returns who it was issued to. Any failure is a
 // KindUnauthorized error whose message says no more than expired or not valid: the reason a
 // forged token failed is of use only to the forger.
 func (s *Service) Authenticate(raw string) (domain.Principal, error) {
-	var claims accessClaims
-	_, err := jwt.ParseWithClaims(raw, &claims, s.verifyKey,
-		// Only EdDSA: this is what refuses "none" and HS256 tokens "signed" with our public key.
-		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
-		jwt.WithIssuer(s.cfg.Issuer),
-		jwt.WithAudience(s.cfg.Audience),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
-		jwt.WithLeeway(leeway),
-		jwt.WithTimeFunc(s.now),
-	)
+	claims, err := s.parse(raw, s.cfg.Audience)
 	if errors.Is(err, jwt.ErrTokenExpired) {
 		return domain.Principal{}, domain.Errorf(domain.KindUnauthorized, "the access token has expired")
 	}

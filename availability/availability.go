@@ -72,6 +72,29 @@ func Slots(sched domain.Schedule, length time.Duration, from, to, now time.Time,
 	return out, nil
 }
 
+// CheckStart refuses a booking's start that the API and the hold must both refuse: a start
+// that has passed, a service of no length (none was found), a start that is not one of the
+// schedule's slots for that length. The refusals name the request's fields.
+func CheckStart(sched domain.Schedule, length time.Duration, start, now time.Time) error {
+	if !start.After(now) {
+		return &domain.Error{Kind: domain.KindUnprocessable, Message: "that time has passed",
+			Fields: []domain.FieldError{{Field: "start", Message: "in the past"}}}
+	}
+	if length == 0 {
+		return &domain.Error{Kind: domain.KindUnprocessable, Message: "unknown service",
+			Fields: []domain.FieldError{{Field: "service_id", Message: "no such service"}}}
+	}
+	ok, err := Offered(sched, length, start)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &domain.Error{Kind: domain.KindUnprocessable, Message: "start is not an offered slot",
+			Fields: []domain.FieldError{{Field: "start", Message: "not one of the provider's slots for this service"}}}
+	}
+	return nil
+}
+
 // Offered reports whether start is one of the slot starts the schedule offers for this length,
 // regardless of bookings or the current time. It is what a booking request must be checked
 // against, so that clients cannot book at arbitrary instants.

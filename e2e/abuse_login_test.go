@@ -41,9 +41,6 @@ const (
 // must not take the API anywhere near its container's memory limit: hashing runs within its
 // memory budget, and what does not fit is turned away with 503 and Retry-After.
 func TestLoginStormStaysWithinMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and runs a login storm")
-	}
 	bin := buildBookingBinary(t)
 	adminPassword := "storm-" + uuid.NewString()
 	api := startAPIProcess(t, bin, map[string]string{
