@@ -194,13 +194,10 @@ func (a *Activities) render(ctx context.Context, b domain.Booking, patient domai
 	if err != nil {
 		return message{}, activityError(err)
 	}
-	d := notify.MessageData{
-		BookingID: b.ID, PatientName: patient.Name, ProviderName: prov.Name, ServiceName: svc.Name,
-		Start: b.Start, End: b.End, TimeZone: prov.TimeZone, Reminder: in.Variant, Reason: domain.CancelReasonText(b.CancelReasonCode), OldStart: in.OldStart,
-		Organizer: a.Organizer, PatientEmail: patient.Email,
-		// No "manage your booking" link: the API has no page for people to land on, only JSON
-		// behind a token; a frontend's address would go here.
-	}
+	d := notify.BookingData(b, patient, prov, svc, a.Organizer)
+	d.Reminder, d.OldStart = in.Variant, in.OldStart
+	// No "manage your booking" link (PublicBaseURL): the API has no page for people to land
+	// on, only JSON behind a token; a frontend's address would go here.
 	r, err := notify.Render(in.Kind, d)
 	if err != nil {
 		return message{}, activityError(domain.Errorf(domain.KindInvalid, "render %s: %v", in.Kind, err))

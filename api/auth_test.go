@@ -119,12 +119,18 @@ func TestAuthRoutes(t *testing.T) {
 	login := authTestDo(t, ts, "POST", "/v1/auth/login", "", map[string]string{"email": "ann@example.com", "password": "password-1"})
 	require.Equal(t, http.StatusOK, login.Status, login.Body)
 	refreshToken := login.Body["refresh_token"].(string)
+	require.Empty(t, login.Header.Values("Set-Cookie"), "a client that asked for no cookie gets none")
 
 	refreshed := authTestDo(t, ts, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": refreshToken})
 	require.Equal(t, http.StatusOK, refreshed.Status, refreshed.Body)
+	require.NotEmpty(t, refreshed.Body["refresh_token"])
+	require.Empty(t, refreshed.Header.Values("Set-Cookie"))
 	reused := authTestDo(t, ts, "POST", "/v1/auth/refresh", "", map[string]string{"refresh_token": refreshToken})
 	require.Equal(t, http.StatusUnauthorized, reused.Status)
-	require.Equal(t, http.StatusBadRequest, authTestDo(t, ts, "POST", "/v1/auth/refresh", "", map[string]string{}).Status)
+	// Neither a token in the body nor a session cookie: nothing to refresh.
+	none := authTestDo(t, ts, "POST", "/v1/auth/refresh", "", map[string]string{})
+	require.Equal(t, http.StatusUnauthorized, none.Status)
+	require.Equal(t, "https://clinicbook.dev/problems/unauthorized", none.Body["type"])
 
 	// Logging out the registration's session: 204, then its refresh token is dead.
 	out := authTestDo(t, ts, "POST", "/v1/auth/logout", "", map[string]string{"refresh_token": reg.Body["refresh_token"].(string)})

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,12 +41,17 @@ type bookingView struct {
 	Notes         string        `json:"notes,omitempty"`
 	CancelReason  string        `json:"cancel_reason,omitempty"`
 	// CancelReasonCode is the reason staff gave, one of the fixed list.
-	CancelReasonCode string      `json:"cancel_reason_code,omitempty"`
-	LateCancel       bool        `json:"late_cancel,omitempty"`
-	Revision         int         `json:"revision"`
-	CreatedAt        time.Time   `json:"created_at"`
-	UpdatedAt        time.Time   `json:"updated_at"`
-	Events           []eventView `json:"events,omitempty"`
+	CancelReasonCode string    `json:"cancel_reason_code,omitempty"`
+	LateCancel       bool      `json:"late_cancel,omitempty"`
+	Revision         int       `json:"revision"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at"`
+	// PatientName is for staff only (providers and admins): a doctor's day lists whom they
+	// see. Patients are not shown it; they know their own name.
+	PatientName string `json:"patient_name,omitempty"`
+	// WorkflowURL is the booking's workflow in the Temporal Web UI, for admins only.
+	WorkflowURL string      `json:"workflow_url,omitempty"`
+	Events      []eventView `json:"events,omitempty"`
 }
 
 func viewOf(b domain.Booking) bookingView {
@@ -59,6 +66,60 @@ func viewOf(b domain.Booking) bookingView {
 		v.HoldExpiresAt = &t
 	}
 	return v
+}
+
+// present is how the caller is shown bs: staff see each patient's name, read for the whole
+// page in one statement, and admins a link to each booking's workflow.
+func (s *Server) present(ctx context.Context, me domain.Principal, bs ...domain.Booking) ([]bookingView, error) {
+	views := make([]bookingView, len(bs))
+	for i, b := range bs {
+		views[i] = viewOf(b)
+	}
+	if me.Role != domain.RoleProvider && me.Role != domain.RoleAdmin {
+		return views, nil
+	}
+	ids := make([]string, 0, len(bs))
+	seen := make(map[string]bool, len(bs))
+	for _, b := range bs {
+		if !seen[b.PatientID] {
+			seen[b.PatientID] = true
+			ids = append(ids, b.PatientID)
+		}
+	}
+	names, err := s.Store.UserNames(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i := range views {
+		views[i].PatientName = names[views[i].PatientID]
+		if me.Role == domain.RoleAdmin {
+			views[i].WorkflowURL = s.workflowURL(views[i].ID)
+		}
+	}
+	return views, nil
+}
+
+// workflowURL is where the Temporal Web UI shows the booking's workflow; "" when no UI is
+// configured.
+func (s *Server) workflowURL(bookingID string) string {
+	ui := s.Config.Temporal.UIURL
+	if ui == "" {
+		return ""
+	}
+	return ui + "/namespaces/" + url.PathEscape(s.Config.Temporal.Namespace) +
+		"/workflows/" + url.PathEscape(workflows.BookingWorkflowID(bookingID))
+}
+
+// writeBooking answers a new booking or a command with the booking as the caller is shown it.
+// What was asked has taken effect by now, so a failure to read the patient's name must not
+// turn it into an error: the answer then goes without it.
+func (s *Server) writeBooking(w http.ResponseWriter, r *http.Request, status int, b domain.Booking) {
+	views, err := s.present(r.Context(), caller(r), b)
+	if err != nil {
+		slog.WarnContext(r.Context(), "booking answered without the patient's name", "booking_id", b.ID, "request_id", requestID(r.Context()), "err", err)
+		views = []bookingView{viewOf(b)}
+	}
+	writeJSON(w, status, views[0])
 }
 
 type createBookingRequest struct {
@@ -202,7 +263,7 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/bookings/"+b.ID)
-	writeJSON(w, http.StatusCreated, viewOf(b))
+	s.writeBooking(w, r, http.StatusCreated, b)
 }
 
 // readCreateBooking decodes and checks a booking request's body.
@@ -467,7 +528,7 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, c commandSpec) 
 	if c.done != "" && b.Status == c.done {
 		// A repeat of a command that took effect: the database answers, and the workflow's
 		// history does not grow with every retry.
-		writeJSON(w, http.StatusOK, viewOf(b))
+		s.writeBooking(w, r, http.StatusOK, b)
 		return
 	}
 	// A retry under a bound key goes to the workflow, which answers it with the first
@@ -482,13 +543,13 @@ func (s *Server) command(w http.ResponseWriter, r *http.Request, c commandSpec) 
 	var out domain.Booking
 	if err := s.update(ctx, workflows.BookingWorkflowID(b.ID), "", c.name, updateID, c.arg, &out); err != nil {
 		if now, ok := s.tookEffect(ctx, b.ID, c, repeat, err); ok {
-			writeJSON(w, http.StatusOK, viewOf(now))
+			s.writeBooking(w, r, http.StatusOK, now)
 			return
 		}
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, viewOf(out))
+	s.writeBooking(w, r, http.StatusOK, out)
 }
 
 // tookEffect looks at the stored booking after its command failed in a way that may mean the
@@ -646,7 +707,12 @@ func (s *Server) getBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	v := viewOf(b)
+	views, err := s.present(ctx, caller(r), b)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	v := views[0]
 	v.Events = make([]eventView, 0, len(events)+len(notes))
 	for _, e := range events {
 		v.Events = append(v.Events, eventView{At: e.At.UTC(), Type: e.Type, Detail: e.Detail})
@@ -739,9 +805,10 @@ func (s *Server) listBookings(w http.ResponseWriter, r *http.Request) {
 		c := encodeCursor(bs[want-1].Start, bs[want-1].ID)
 		next = &c
 	}
-	views := make([]bookingView, len(bs))
-	for i, b := range bs {
-		views[i] = viewOf(b)
+	views, err := s.present(ctx, me, bs...)
+	if err != nil {
+		writeError(w, r, err)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"bookings": views, "next_cursor": next})
 }

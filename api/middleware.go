@@ -106,9 +106,10 @@ func withRecovery(next http.Handler) http.Handler {
 	})
 }
 
-// withCORS lets a browser frontend on another origin call the API with a bearer token.
-// No cookies are used, so any origin may call. The codec server has its own, narrower rule
-// (withCodecCORS).
+// withCORS lets a browser frontend on another origin call the API with a bearer token. It
+// never allows credentials, so the browser session's refresh cookie (booking_refresh) works
+// for the web app on the API's own origin only, and any origin may call. The codec server has
+// its own, narrower rule (withCodecCORS).
 func withCORS(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, codecPrefix) {

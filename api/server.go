@@ -5,6 +5,7 @@ package api
 
 import (
 	"context"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
@@ -34,6 +35,9 @@ type Server struct {
 	Metrics *Registry
 	// Codes sends contact verification codes (notify.CodeSender).
 	Codes auth.CodeSender
+	// Web is the built web app (web.Dist), served at / for every path that is not the API's;
+	// without an index.html those paths answer 503, the app not being built.
+	Web fs.FS
 
 	// slots lets one request per slot at a time try to hold it.
 	slots slotGate
@@ -81,6 +85,7 @@ func (s *Server) Handler() http.Handler {
 	authed("/bookings", s.createBooking, http.MethodPost)
 	authed("/bookings", s.listBookings, http.MethodGet)
 	authed("/bookings/{id}", s.getBooking, http.MethodGet)
+	authed("/bookings/{id}/calendar.ics", s.bookingCalendar, http.MethodGet)
 	authed("/bookings/{id}/confirm", s.confirmBooking, http.MethodPost)
 	authed("/bookings/{id}/cancel", s.cancelBooking, http.MethodPost)
 	authed("/bookings/{id}/reschedule", s.rescheduleBooking, http.MethodPost)
@@ -88,6 +93,9 @@ func (s *Server) Handler() http.Handler {
 
 	public("/webhooks/twilio/status", s.twilioStatus, http.MethodPost)
 	public("/webhooks/twilio/inbound", s.twilioInbound, http.MethodPost)
+
+	// Last: the web app takes only what no route above claims.
+	s.mountWebApp(r)
 
 	return chain(r, withRequestID, withSecurityHeaders, withAccessLog, withRecovery, withCORS, s.withCodecCORS, s.Metrics.middleware(r))
 }

@@ -70,5 +70,10 @@ func (s *Server) confirmVerification(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toUserResponse(u))
+	v, err := s.callerView(r.Context(), u)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }

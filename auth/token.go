@@ -21,8 +21,9 @@ const leeway = 30 * time.Second
 
 // Tokens is what a successful login, registration or refresh hands the client.
 type Tokens struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
+	AccessToken string `json:"access_token"`
+	// RefreshToken is left out of the JSON when the API hands it to a browser as a cookie.
+	RefreshToken string `json:"refresh_token,omitempty"`
 	TokenType    string `json:"token_type"`
 	// ExpiresIn is the access token's lifetime in seconds.
 	ExpiresIn int `json:"expires_in"`

@@ -77,3 +77,44 @@ func TestUIOrigins(t *testing.T) {
 	_, err = Load(env(e))
 	require.ErrorContains(t, err, "TEMPORAL_UI_ORIGIN must be a comma-separated list of origins")
 }
+
+func lookupEnv(kv map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := kv[k]
+		return v, ok
+	}
+}
+
+func TestTemporalUIURL(t *testing.T) {
+	e := validEnv()
+	c, err := LoadLookup(lookupEnv(e))
+	require.NoError(t, err)
+	require.Equal(t, "http://127.0.0.1:8233", c.Temporal.UIURL, "unset: the first Web UI origin")
+
+	e["TEMPORAL_UI_ORIGIN"] = "https://temporal.clinic.example, https://cloud.temporal.io"
+	c, err = LoadLookup(lookupEnv(e))
+	require.NoError(t, err)
+	require.Equal(t, "https://temporal.clinic.example", c.Temporal.UIURL)
+
+	e["TEMPORAL_UI_URL"] = "https://ops.clinic.example/temporal/"
+	c, err = LoadLookup(lookupEnv(e))
+	require.NoError(t, err)
+	require.Equal(t, "https://ops.clinic.example/temporal", c.Temporal.UIURL, "the trailing slash is trimmed")
+
+	e["TEMPORAL_UI_URL"] = ""
+	c, err = LoadLookup(lookupEnv(e))
+	require.NoError(t, err)
+	require.Equal(t, "", c.Temporal.UIURL, "set but empty: no links")
+	// Through Load an empty value cannot be told from an unset one.
+	c, err = Load(env(e))
+	require.NoError(t, err)
+	require.Equal(t, "https://temporal.clinic.example", c.Temporal.UIURL)
+
+	for _, bad := range []string{"temporal.clinic.example", "ftp://temporal.clinic.example", "/namespaces",
+		"https://temporal.clinic.example/?x=1", "https://temporal.clinic.example/#top", "https://user:pw@temporal.clinic.example"} {
+		e["TEMPORAL_UI_URL"] = bad
+		_, err := LoadLookup(lookupEnv(e))
+		require.ErrorContains(t, err, "TEMPORAL_UI_URL must be an absolute http(s) URL", bad)
+		require.NotContains(t, err.Error(), "\n")
+	}
+}

@@ -78,6 +78,9 @@ type Temporal struct {
 	// hold update: faster on the local dev server, which `make dev` sets it for). README,
 	// Performance, has the figures.
 	HoldStart string
+	// UIURL is the Temporal Web UI's address, without a trailing slash: admins' booking
+	// answers link to each booking's workflow there. Empty: no links.
+	UIURL string
 }
 
 // The values of HOLD_START.
@@ -200,10 +203,24 @@ func DefaultDatabaseMaxConns() int {
 	return max(10, 4*runtime.GOMAXPROCS(0))
 }
 
-// Load reads the configuration through getenv (os.Getenv in production, a map in tests).
-// Every problem is reported in one line naming the variables.
+// Load reads the configuration through getenv (a map in tests and tools). A variable set to
+// the empty string reads as unset; LoadLookup tells the two apart. Every problem is reported
+// in one line naming the variables.
 func Load(getenv func(string) string) (Config, error) {
-	r := reader{getenv: getenv}
+	return LoadLookup(func(name string) (string, bool) {
+		v := getenv(name)
+		return v, v != ""
+	})
+}
+
+// LoadLookup reads the configuration through lookup (os.LookupEnv in production), which
+// reports whether a variable is set at all: TEMPORAL_UI_URL set to the empty string turns the
+// Web UI links off, while unset it takes its default.
+func LoadLookup(lookup func(string) (string, bool)) (Config, error) {
+	r := reader{getenv: func(name string) string {
+		v, _ := lookup(name)
+		return v
+	}, lookup: lookup}
 	c := Config{
 		DatabaseURL:      r.str("DATABASE_URL", DefaultDatabaseURL),
 		DatabaseMaxConns: r.positiveInt("DATABASE_MAX_CONNS", DefaultDatabaseMaxConns()),
@@ -267,6 +284,13 @@ func Load(getenv func(string) string) (Config, error) {
 		Keys:      r.codecKeys("TEMPORAL_CODEC_KEYS"),
 		UIOrigins: r.origins("TEMPORAL_UI_ORIGIN", "http://127.0.0.1:8233,http://localhost:8233"),
 	}
+	// The UI admins are sent to is, unless said otherwise, the one allowed to call the codec
+	// server: the same UI that can then show the workflow decoded.
+	uiURL := "http://127.0.0.1:8233"
+	if len(c.Codec.UIOrigins) > 0 {
+		uiURL = c.Codec.UIOrigins[0]
+	}
+	c.Temporal.UIURL = r.optionalURL("TEMPORAL_UI_URL", uiURL)
 	// Without a key, patients' notes would sit in Temporal in plain text: only the local
 	// sandbox set-up may run so.
 	if len(c.Codec.Keys) == 0 && !c.Twilio.Sandbox() && r.getenv("TEMPORAL_CODEC_KEYS") == "" {
@@ -339,6 +363,7 @@ var (
 
 type reader struct {
 	getenv   func(string) string
+	lookup   func(string) (string, bool)
 	problems []string
 }
 
@@ -412,6 +437,26 @@ func (r *reader) url(name, def string) string {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		r.bad(name, "must be an http(s) URL (got %q)", s)
+	}
+	return strings.TrimRight(s, "/")
+}
+
+// optionalURL reads an absolute http(s) URL, def when unset; set to the empty string it is
+// off (""). A query or fragment is refused: paths are appended to it.
+func (r *reader) optionalURL(name, def string) string {
+	s, set := r.lookup(name)
+	s = strings.TrimSpace(s)
+	switch {
+	case !set:
+		s = def
+	case s == "":
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(s, "?#") {
+		r.bad(name, "must be an absolute http(s) URL such as https://temporal-ui.example.com, or empty for none (got %q)", s)
+		return ""
 	}
 	return strings.TrimRight(s, "/")
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/clinicbook/booking/store"
 	"github.com/clinicbook/booking/store/storetest"
 	"github.com/clinicbook/booking/twiliosandbox"
+	"github.com/clinicbook/booking/web"
 	"github.com/clinicbook/booking/worker"
 )
 
@@ -130,6 +131,7 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 		SMS:           notify.NewSMS(cfg.Twilio, cfg.PublicBaseURL+"/v1/webhooks/twilio/status"),
 		Email:         notify.NewMailer(cfg.SMTP),
 		PublicBaseURL: cfg.PublicBaseURL,
+		Organizer:     cfg.SMTP.From,
 	}}
 	w := worker.New(c, cfg.Temporal.TaskQueue, acts)
 	require.NoError(t, w.Start())
@@ -138,7 +140,8 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 
 	srv := &api.Server{Store: st, Temporal: c, Codec: p.codec, Accounts: p.accounts, Config: cfg, Now: time.Now,
 		Metrics: api.NewRegistry(st.CountByStatus),
-		Codes:   notify.CodeSender{SMS: notify.NewSMS(cfg.Twilio, ""), Email: notify.NewMailer(cfg.SMTP)}}
+		Codes:   notify.CodeSender{SMS: notify.NewSMS(cfg.Twilio, ""), Email: notify.NewMailer(cfg.SMTP)},
+		Web:     web.Dist}
 	ts.Config.Handler = srv.Handler()
 	p.cfg = cfg
 

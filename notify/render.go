@@ -47,6 +47,18 @@ type MessageData struct {
 	PatientEmail string
 }
 
+// BookingData is what every message and invite about b says, from the rows it names: the
+// notification activities and the API's calendar download build invites from the same data.
+// organizer is the clinic's address (SMTP_FROM). Reminder, OldStart and PublicBaseURL are the
+// caller's to add.
+func BookingData(b domain.Booking, patient domain.User, prov domain.Provider, svc domain.Service, organizer string) MessageData {
+	return MessageData{
+		BookingID: b.ID, PatientName: patient.Name, ProviderName: prov.Name, ServiceName: svc.Name,
+		Start: b.Start, End: b.End, TimeZone: prov.TimeZone, Reason: domain.CancelReasonText(b.CancelReasonCode),
+		Organizer: organizer, PatientEmail: patient.Email,
+	}
+}
+
 // Rendered is one notification in every form a channel needs.
 type Rendered struct {
 	SMS     string

@@ -55,3 +55,22 @@ func (s *Store) GetUserByEmail(ctx context.Context, email string) (domain.User, 
 	}
 	return u, nil
 }
+
+// UserNames returns the names of the users with these ids, in one statement however many
+// there are (a page of bookings names its patients with one read); ids of no user are absent.
+func (s *Store) UserNames(ctx context.Context, ids []string) (map[string]string, error) {
+	names := make(map[string]string, len(ids))
+	if len(ids) == 0 {
+		return names, nil
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT id, name FROM users WHERE id = ANY($1)`, ids)
+	var id, name string
+	_, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error {
+		names[id] = name
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("user names: %w", err)
+	}
+	return names, nil
+}

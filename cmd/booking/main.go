@@ -53,7 +53,7 @@ func main() {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
-	cfg, err := config.Load(os.Getenv)
+	cfg, err := config.LoadLookup(os.LookupEnv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "booking:", err)
 		os.Exit(2)

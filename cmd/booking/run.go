@@ -30,6 +30,7 @@ import (
 	"github.com/clinicbook/booking/seed"
 	"github.com/clinicbook/booking/store"
 	"github.com/clinicbook/booking/telemetry"
+	"github.com/clinicbook/booking/web"
 	"github.com/clinicbook/booking/worker"
 	"github.com/clinicbook/booking/workflows"
 )
@@ -333,6 +334,7 @@ func runAPI(ctx context.Context, cfg config.Config) error {
 		Ready: func(ctx context.Context) error { return worker.Ready(ctx, pool, c) },
 		// Verification codes want no delivery reports: nothing records them.
 		Codes: notify.CodeSender{SMS: notify.NewSMS(cfg.Twilio, ""), Email: notify.NewMailer(cfg.SMTP)},
+		Web:   web.Dist,
 	}
 	handler := srv.Handler()
 	if cfg.OTLPEndpoint != "" {
