@@ -9,6 +9,16 @@
 #   docker run --rm clinicbook/booking:dev keygen
 
 ARG GO_VERSION=1.26.8
+ARG NODE_VERSION=20
+
+# The web app (web/), built once on the build machine's platform; the Go binary embeds dist/.
+FROM --platform=$BUILDPLATFORM node:${NODE_VERSION}-bookworm-slim AS web
+WORKDIR /src/web
+COPY web/package.json web/package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci
+COPY api/openapi.yaml /src/api/openapi.yaml
+COPY web/ ./
+RUN npm run build
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
 ARG TARGETOS
@@ -22,6 +32,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     go mod download
 
 COPY . .
+COPY --from=web /src/web/dist ./web/dist
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
