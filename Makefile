@@ -7,12 +7,13 @@ GO ?= go
 TEMPORAL_CLI := github.com/temporalio/cli/cmd/temporal@v1.5.1
 MAILPIT := github.com/axllent/mailpit@v1.27.11
 
-.PHONY: dev test bench build tools vet fmt clean histories
+.PHONY: dev test bench build tools vet fmt clean histories web web-gen web-e2e web-screenshots
 
 dev: tools build
 	@./scripts/dev.sh
 
-build:
+# The API binary embeds the web app (web/dist), so it is built first.
+build: web
 	$(GO) build -o $(BIN)/booking ./cmd/booking
 	$(GO) build -o $(BIN)/twilio-sandbox ./cmd/twilio-sandbox
 
@@ -26,14 +27,34 @@ $(BIN)/mailpit:
 	@echo "building Mailpit into ./bin"
 	GOBIN=$(BIN) $(GO) install $(MAILPIT)
 
+# The web app (web/, scripts/web.sh): npm ci and a build into web/dist when missing or stale.
+web:
+	./scripts/web.sh build
+
+# Regenerate the web app's API types (web/src/api/schema.d.ts) from api/openapi.yaml.
+web-gen:
+	./scripts/web.sh gen
+
+# The browser tests (web/tests, Playwright driving the machine's Chromium) against a stack of
+# its own started by scripts/dev.sh on other ports, a fresh database and data directory.
+web-e2e: tools build
+	./scripts/web-e2e.sh
+
+# The browser tests, saving their screenshots over the committed ones the README shows.
+web-screenshots: tools build
+	WEB_SCREENSHOTS=update ./scripts/web-e2e.sh
+
 # Every test, against the real PostgreSQL (TEST_DATABASE_URL, default the local server) and the
 # real Temporal dev server from ./bin, with the race detector; then a short fuzzing run of the
-# request decoding.
-test: tools
+# request decoding. Before them the web app is built, its generated API client checked and
+# type-checked; after them the browser tests run against a real stack.
+test: tools build
+	./scripts/web.sh check
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(GO) test -run '^$$' -fuzz FuzzCreateBookingBody -fuzztime 15s ./api
 	$(GO) test -run '^$$' -fuzz FuzzRegisterBody -fuzztime 15s ./api
+	./scripts/web-e2e.sh
 
 # Record a fresh set of workflow histories from real runs on the dev server, one per path a
 # booking can take, into workflows/testdata/histories (dated; older ones stay). `make test`

@@ -3,11 +3,22 @@
 # private cluster under .data/ when nothing listens there), the Temporal dev server with its Web
 # UI, Mailpit, the Twilio sandbox, the worker and the API. Ctrl-C stops everything it started;
 # state stays under .data/ for the next run.
+#
+# Every address comes from the environment, today's defaults otherwise, so that a second stack
+# (the browser tests, `make chaos`) runs beside a dev stack: DEV_DATA_DIR (.data), HTTP_ADDR
+# (127.0.0.1:8080), OPS_HTTP_ADDR (:8082), WORKER_HTTP_ADDR (:8081), TEMPORAL_PORT (7233),
+# TEMPORAL_UI_PORT (8233), MAILPIT_UI_PORT (8025), SMTP_PORT (1025), SANDBOX_ADDR (:8090); the
+# URLs built on them (TEMPORAL_ADDRESS, PUBLIC_BASE_URL, TWILIO_API_BASE_URL, the codec
+# endpoint, TEMPORAL_UI_URL, TEMPORAL_UI_ORIGIN) follow unless set themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-data=$root/.data
+data=${DEV_DATA_DIR:-$root/.data}
 mkdir -p "$data/logs"
+data=$(cd "$data" && pwd)
+export DEV_DATA_DIR=$data # scripts/temporal-server.sh keeps its state there too
+# How messages name the data directory: .data/ inside the checkout, the full path elsewhere.
+case $data in "$root"/*) shown=${data#"$root"/} ;; *) shown=$data ;; esac
 
 # Development settings; anything already in the environment wins.
 if [ ! -s "$data/dev.env" ]; then
@@ -28,25 +39,51 @@ set -a
 : "${JWT_SIGNING_KEY:=$DEV_JWT_SIGNING_KEY}"
 : "${TEMPORAL_CODEC_KEYS:=$DEV_TEMPORAL_CODEC_KEYS}"
 : "${DATABASE_URL:=postgres://postgres@127.0.0.1:5432/booking?sslmode=disable}"
-: "${TEMPORAL_ADDRESS:=127.0.0.1:7233}"
+: "${TEMPORAL_PORT:=7233}"
+: "${TEMPORAL_UI_PORT:=8233}"
+: "${MAILPIT_UI_PORT:=8025}"
+: "${TEMPORAL_ADDRESS:=127.0.0.1:$TEMPORAL_PORT}"
 : "${HTTP_ADDR:=127.0.0.1:8080}"
 : "${OPS_HTTP_ADDR:=127.0.0.1:8082}"
 : "${WORKER_HTTP_ADDR:=127.0.0.1:8081}"
-: "${PUBLIC_BASE_URL:=http://127.0.0.1:8080}"
+set +a
+# url_of ADDR: where a browser on this machine reaches a listen address (":8080" or
+# "0.0.0.0:8080" are reached at 127.0.0.1).
+url_of() {
+  local host=${1%:*}
+  case $host in ""|0.0.0.0|"[::]") host=127.0.0.1 ;; esac
+  echo "http://$host:${1##*:}"
+}
+api_url=$(url_of "$HTTP_ADDR")
+set -a
+: "${PUBLIC_BASE_URL:=$api_url}"
 : "${TWILIO_ACCOUNT_SID:=ACdeadbeefdeadbeefdeadbeefdeadbeef}"
 : "${TWILIO_AUTH_TOKEN:=0123456789abcdef0123456789abcdef}"
 : "${TWILIO_FROM_NUMBER:=+15005550006}"
-: "${TWILIO_API_BASE_URL:=http://127.0.0.1:8090}"
 : "${SANDBOX_ADDR:=127.0.0.1:8090}"
+: "${TWILIO_API_BASE_URL:=$(url_of "$SANDBOX_ADDR")}"
 : "${SANDBOX_INBOUND_URL:=$PUBLIC_BASE_URL/v1/webhooks/twilio/inbound}"
 : "${SMTP_HOST:=127.0.0.1}"
 : "${SMTP_PORT:=1025}"
+# The Web UI, for the web app's links to a booking's workflow and the codec server's CORS.
+: "${TEMPORAL_UI_URL:=http://127.0.0.1:$TEMPORAL_UI_PORT}"
+if [ "$TEMPORAL_UI_PORT" != 8233 ]; then
+  : "${TEMPORAL_UI_ORIGIN:=http://127.0.0.1:$TEMPORAL_UI_PORT,http://localhost:$TEMPORAL_UI_PORT}"
+fi
 : "${SMTP_FROM:=Demo Clinic <no-reply@clinic.test>}"
 : "${ADMIN_EMAIL:=admin@clinic.test}"
 : "${ADMIN_PASSWORD:=admin-pass-1}"
 # The dev server answers a lone hold sooner through an eager start (README, Performance).
 if [ "${TEMPORAL:-dev}" != server ]; then : "${HOLD_START:=eager}"; fi
 set +a
+codec_url=$api_url/codec
+ui_url=http://127.0.0.1:$TEMPORAL_UI_PORT
+mailpit_url=http://127.0.0.1:$MAILPIT_UI_PORT
+sandbox_url=$(url_of "$SANDBOX_ADDR")
+ops_url=$(url_of "$OPS_HTTP_ADDR")
+worker_url=$(url_of "$WORKER_HTTP_ADDR")
+# pad TEXT WIDTH: TEXT, then spaces up to WIDTH (the summary's columns).
+pad() { printf "%-$2s" "$1"; }
 
 pids=()
 names=()
@@ -74,7 +111,7 @@ cleanup() {
 trap 'cleanup; exit 0' INT TERM
 trap cleanup EXIT
 
-# start NAME CMD... runs a component in the background with its log under .data/logs.
+# start NAME CMD... runs a component in the background with its log under $data/logs.
 start() {
   local name=$1; shift
   # In a session of its own, so that Ctrl-C reaches only this script, which then stops the
@@ -95,14 +132,14 @@ wait_for() {
     check_alive
     sleep 0.5
   done
-  log "$name did not come up; see .data/logs/$name.log"
+  log "$name did not come up; see $shown/logs/$name.log"
   exit 1
 }
 
 check_alive() {
   for i in "${!pids[@]}"; do
     if ! kill -0 "${pids[$i]}" 2>/dev/null; then
-      log "${names[$i]} exited; last lines of .data/logs/${names[$i]}.log:"
+      log "${names[$i]} exited; last lines of $shown/logs/${names[$i]}.log:"
       tail -20 "$data/logs/${names[$i]}.log" || true
       exit 1
     fi
@@ -121,7 +158,7 @@ if ! (exec 3<>"/dev/tcp/$pg_host/$pg_port") 2>/dev/null; then
   runas=""
   if [ "$(id -u)" = 0 ]; then runas="runuser -u postgres --"; fi # initdb refuses to run as root
   if [ ! -f "$data/postgres/PG_VERSION" ]; then
-    log "creating a private PostgreSQL cluster under .data/postgres"
+    log "creating a private PostgreSQL cluster under $shown/postgres"
     mkdir -p "$data/postgres"
     if [ -n "$runas" ]; then chown postgres "$data/postgres"; fi
     $runas "$pg_bin/initdb" -D "$data/postgres" -U postgres --auth=trust >"$data/logs/initdb.log"
@@ -139,16 +176,16 @@ if [ "${TEMPORAL:-dev}" = server ]; then
   # The production engine instead: the full Temporal server on this PostgreSQL, in its own
   # databases temporal and temporal_visibility (scripts/temporal-server.sh; README, Performance).
   "$root/scripts/temporal-server.sh" install
-  log "starting the Temporal server on PostgreSQL (databases temporal, temporal_visibility)"
+  log "starting the Temporal server on PostgreSQL (databases ${TEMPORAL_DB:-temporal}, ${TEMPORAL_DB:-temporal}_visibility)"
   start temporal "$root/scripts/temporal-server.sh" run
 else
-log "starting the Temporal dev server (state in .data/temporal.db)"
+log "starting the Temporal dev server (state in $shown/temporal.db)"
 # The Web UI calls the API's codec server to show payloads decrypted (admins only, signed in at
 # http://127.0.0.1:8080/codec; see README, "Encrypted payloads"). The dev server cannot tell its
 # UI to include credentials, so each admin turns that on in the UI's Codec Server settings.
 start temporal "$root/bin/temporal" server start-dev \
-  --db-filename "$data/temporal.db" --ip 127.0.0.1 --port 7233 --ui-port 8233 --namespace default \
-  --ui-codec-endpoint http://127.0.0.1:8080/codec \
+  --db-filename "$data/temporal.db" --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" --namespace default \
+  --ui-codec-endpoint "$codec_url" \
   --search-attribute BookingStatus=Keyword --search-attribute ProviderId=Keyword \
   --search-attribute PatientId=Keyword --search-attribute AppointmentStart=Datetime \
   --dynamic-config-value matching.numTaskqueueReadPartitions=1 \
@@ -156,49 +193,50 @@ start temporal "$root/bin/temporal" server start-dev \
   --log-level warn
 fi
 log "starting Mailpit"
-start mailpit "$root/bin/mailpit" --listen 127.0.0.1:8025 --smtp 127.0.0.1:1025 --database "$data/mailpit.db"
+start mailpit "$root/bin/mailpit" --listen "127.0.0.1:$MAILPIT_UI_PORT" --smtp "127.0.0.1:$SMTP_PORT" --database "$data/mailpit.db"
 log "starting the Twilio sandbox"
 start twilio-sandbox "$root/bin/twilio-sandbox"
 
 log "migrating and seeding $DATABASE_URL"
 "$root/bin/booking" seed 2>&1 | tee -a "$data/logs/seed.log"
 
-wait_for temporal 127.0.0.1:7233
+wait_for temporal "127.0.0.1:$TEMPORAL_PORT"
 if [ "${TEMPORAL:-dev}" = server ]; then
   log "registering the namespace and search attributes; starting the Temporal Web UI"
   "$root/scripts/temporal-server.sh" register
-  start temporal-ui env TEMPORAL_UI_CODEC_ENDPOINT=http://127.0.0.1:8080/codec "$root/scripts/temporal-server.sh" ui
+  start temporal-ui env TEMPORAL_UI_CODEC_ENDPOINT="$codec_url" "$root/scripts/temporal-server.sh" ui
 fi
-wait_for mailpit http://127.0.0.1:8025/
+wait_for mailpit "$mailpit_url/"
 log "starting the worker and the API"
 start worker "$root/bin/booking" worker
 start api "$root/bin/booking" api
-wait_for api http://127.0.0.1:8080/readyz
-wait_for temporal-ui http://127.0.0.1:8233/
+wait_for api "$api_url/readyz"
+wait_for temporal-ui "$ui_url/"
 
 cat <<TXT
 
-  The booking platform is running. Ctrl-C stops it; data stays in .data/.
+  The booking platform is running. Ctrl-C stops it; data stays in $shown/.
 
-  REST API          http://127.0.0.1:8080/v1      (docs: http://127.0.0.1:8080/docs)
-  Health            http://127.0.0.1:8080/healthz  http://127.0.0.1:8080/readyz
-  Metrics           http://127.0.0.1:8082/metrics  http://127.0.0.1:8081/metrics (worker)
-  Temporal Web UI   http://127.0.0.1:8233          (gRPC 127.0.0.1:7233)
-  Codec server      http://127.0.0.1:8080/codec    (payloads are encrypted; admins decode, see README)
-    To see decoded payloads in the Web UI: sign in as the admin at http://127.0.0.1:8080/codec,
+  Web app           $(pad "$api_url/" 31)(open this; demo logins below)
+  REST API          $(pad "$api_url/v1" 30)(docs: $api_url/docs)
+  Health            $api_url/healthz  $api_url/readyz
+  Metrics           $ops_url/metrics  $worker_url/metrics (worker)
+  Temporal Web UI   $(pad "$ui_url" 31)(gRPC 127.0.0.1:$TEMPORAL_PORT)
+  Codec server      $(pad "$codec_url" 31)(payloads are encrypted; admins decode, see README)
+    To see decoded payloads in the Web UI: sign in as the admin at $codec_url,
     then in the Web UI (at 127.0.0.1, not localhost) open Codec Server, choose "Use my browser
-    setting", keep the endpoint http://127.0.0.1:8080/codec, tick "Include cross-origin
+    setting", keep the endpoint $codec_url, tick "Include cross-origin
     credentials" and apply (once per browser; the sign-in lasts 8 hours).
-  Mailpit (email)   http://127.0.0.1:8025          (SMTP 127.0.0.1:1025)
-  Twilio sandbox    http://127.0.0.1:8090          (SMS sent, as the real client sends them)
+  Mailpit (email)   $(pad "$mailpit_url" 31)(SMTP 127.0.0.1:$SMTP_PORT)
+  Twilio sandbox    $(pad "$sandbox_url" 31)(SMS sent, as the real client sends them)
 
   Demo logins
     admin     $ADMIN_EMAIL / $ADMIN_PASSWORD
     patient   patient@clinic.test / patient-pass-1
     doctors   anna.weber@clinic.test, luca.rossi@clinic.test, maya.chen@clinic.test / doctor-pass-1
 
-  Logs in .data/logs/. Try:
-    curl -s http://127.0.0.1:8080/v1/providers
+  Logs in $shown/logs/. Try:
+    curl -s $api_url/v1/providers
 
 TXT
 

@@ -14,7 +14,8 @@
 # postgres://postgres@127.0.0.1:5432); TEMPORAL_DB, the history database (default temporal; its
 # visibility database is ${TEMPORAL_DB}_visibility); TEMPORAL_PORT, the frontend's gRPC port
 # (default 7233; the other services' ports move with it); TEMPORAL_UI_PORT (8233);
-# TEMPORAL_UI_CODEC_ENDPOINT, the codec server the Web UI calls (none when empty).
+# TEMPORAL_UI_CODEC_ENDPOINT, the codec server the Web UI calls (none when empty); DEV_DATA_DIR,
+# where its configuration and logs go (default .data; a second stack also sets TEMPORAL_DB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -33,7 +34,7 @@ pg_user=$(sed -E 's#^[a-z]+://(([^:@/]*)(:[^@/]*)?@)?.*#\2#' <<<"$pg_url"); pg_u
 pg_pass=$(sed -E 's#^[a-z]+://(([^:@/]*):([^@/]*)@)?.*#\3#' <<<"$pg_url")
 pg_host=$(sed -E 's#^[a-z]+://([^@/]*@)?([^/:?]+).*#\2#' <<<"$pg_url")
 pg_port=$(sed -E 's#^[a-z]+://([^@/]*@)?[^/:?]+(:([0-9]+))?.*#\3#' <<<"$pg_url"); pg_port=${pg_port:-5432}
-dir=$root/.data/temporal-server/$db
+dir=${DEV_DATA_DIR:-$root/.data}/temporal-server/$db
 
 install() {
   # go install names a binary after its package's directory, and all three are "server" or
@@ -129,5 +130,5 @@ case ${1:-} in
     printf 'temporalGrpcAddress: 127.0.0.1:%s\nhost: 127.0.0.1\nport: %s\n' "$port" "$ui_port" >"$dir/ui/base.yaml"
     exec "$bin/temporal-ui-server" --root "$dir" --config ui --env development start
     ;;
-  *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
