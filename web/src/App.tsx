@@ -45,7 +45,9 @@ function Nav() {
         <ul>
           {links.map(([to, label]) => (
             <li key={to}>
-              <NavLink to={to} end>
+              {/* Only the sections' own start pages need an exact match: /admin must not
+                  light up on /admin/doctors, but Doctors should on a doctor's hours. */}
+              <NavLink to={to} end={to === "/admin" || to === "/doctor"}>
                 {label}
               </NavLink>
             </li>
