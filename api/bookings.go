@@ -221,18 +221,20 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	retry := false
 	if key != "" {
 		id = uuid.NewSHA1(idempotencyNamespace, []byte(me.UserID+"\x00"+key)).String()
 		hash := requestHash(req, start)
-		_, boundHash, err := s.Store.ClaimIdempotencyKey(ctx, me.UserID, key, hash, id)
+		claim, err := s.Store.ClaimKey(ctx, me.UserID, key, hash, id)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
-		if boundHash != hash {
+		if claim.RequestHash != hash {
 			writeError(w, r, errKeyReused)
 			return
 		}
+		retry = !claim.New
 	}
 
 	// In a rush most requests are for a slot somebody holds already: they are answered from
@@ -251,9 +253,11 @@ func (s *Server) createBooking(w http.ResponseWriter, r *http.Request) {
 		BookingID: id, ProviderID: req.ProviderID, ServiceID: req.ServiceID, PatientID: req.PatientID,
 		Start: start, Notes: req.Notes, Policy: s.policy(),
 	})
-	if key != "" && (err == nil || domain.IsKind(asDomainError(err), domain.KindUnavailable)) {
+	if retry && (err == nil || domain.IsKind(asDomainError(err), domain.KindUnavailable)) {
 		// A retry is answered with the first hold's outcome, which Temporal keeps: but a hold
-		// that has lapsed since, or that failed, holds nothing, whatever it once answered.
+		// that has lapsed since, or that failed, holds nothing, whatever it once answered. The
+		// first attempt keeps its own outcome (a failed hold is a 503), even when the workflow
+		// has expired the row already.
 		if now, gerr := s.Store.GetBooking(ctx, id); gerr == nil && now.Status == domain.StatusExpired {
 			err = errLapsed
 		}

@@ -373,15 +373,29 @@ func TestDockerfile(t *testing.T) {
 		}
 		checkPinned(t, "Dockerfile", image, false)
 	}
-	if !strings.HasPrefix(froms[0], "golang:") {
-		t.Errorf("build stage is %s, want golang:<version>", froms[0])
+	// The stages before the last build: the web app on node, then the binaries on golang.
+	goStage, nodeStage := "", ""
+	for _, image := range froms[:len(froms)-1] {
+		switch {
+		case strings.HasPrefix(image, "golang:"):
+			goStage = image
+		case strings.HasPrefix(image, "node:"):
+			nodeStage = image
+		}
+	}
+	if goStage == "" {
+		t.Fatalf("no build stage on golang:<version> in %v", froms)
+	}
+	// The binary embeds the web app, which needs Node 20 to build (web/package.json's engines).
+	if !strings.HasPrefix(nodeStage, "node:20") {
+		t.Errorf("web app stage is %q, want node:20*", nodeStage)
 	}
 	if final := froms[len(froms)-1]; !strings.HasPrefix(final, "gcr.io/distroless/static") {
 		t.Errorf("final stage is %s, want gcr.io/distroless/static*", final)
 	}
 
 	// The toolchain must satisfy go.mod's go line: the build sets GOTOOLCHAIN=local.
-	_, tag, _ := strings.Cut(froms[0], ":") // golang:1.26.8[-variant]
+	_, tag, _ := strings.Cut(goStage, ":") // golang:1.26.8[-variant]
 	goVersion, _, _ := strings.Cut(tag, "-")
 	modGo := goModGoVersion(t)
 	if !version.IsValid("go"+goVersion) || version.Compare("go"+goVersion, "go"+modGo) < 0 {
