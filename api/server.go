@@ -48,6 +48,12 @@ func (s *Server) Handler() http.Handler {
 	if s.Metrics == nil {
 		s.Metrics = NewRegistry(s.Store.CountByStatus)
 	}
+	r := s.router()
+	return chain(r, withRequestID, withSecurityHeaders, withAccessLog, withRecovery, withCORS, s.withCodecCORS, s.Metrics.middleware(r))
+}
+
+// router holds every route, the web app's last; Handler puts the middleware around it.
+func (s *Server) router() *mux.Router {
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
@@ -55,7 +61,8 @@ func (s *Server) Handler() http.Handler {
 	r.HandleFunc("/healthz", s.healthz).Methods(http.MethodGet)
 	r.HandleFunc("/readyz", s.readyz).Methods(http.MethodGet)
 	r.HandleFunc("/openapi.yaml", serveOpenAPI).Methods(http.MethodGet)
-	r.HandleFunc("/docs", serveDocs).Methods(http.MethodGet)
+	r.HandleFunc("/docs", s.serveDocs).Methods(http.MethodGet)
+	r.HandleFunc("/docs/{file}", s.serveDocsFile).Methods(http.MethodGet)
 	r.Handle("/codec/encode", s.requireCodecAuth(http.HandlerFunc(s.codecEncode))).Methods(http.MethodPost)
 	r.Handle("/codec/decode", s.requireCodecAuth(http.HandlerFunc(s.codecDecode))).Methods(http.MethodPost)
 	r.Handle("/codec/session", s.requireAuth(http.HandlerFunc(s.createCodecSession))).Methods(http.MethodPost)
@@ -96,8 +103,7 @@ func (s *Server) Handler() http.Handler {
 
 	// Last: the web app takes only what no route above claims.
 	s.mountWebApp(r)
-
-	return chain(r, withRequestID, withSecurityHeaders, withAccessLog, withRecovery, withCORS, s.withCodecCORS, s.Metrics.middleware(r))
+	return r
 }
 
 // OpsHandler is what the operations address serves: /metrics, which tells anyone who can read

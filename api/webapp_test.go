@@ -16,13 +16,15 @@ import (
 func builtApp(t *testing.T) fs.FS {
 	t.Helper()
 	root := fstest.MapFS{
-		"dist/index.html":             {Data: []byte("<!doctype html><title>Clinic</title><script type=module src=/assets/index-3f2a.js></script>")},
-		"dist/assets/index-3f2a.js":   {Data: []byte("console.log('app')")},
-		"dist/assets/index-9c1b.css":  {Data: []byte("body{margin:0}")},
-		"dist/robots.txt":             {Data: []byte("User-agent: *\nDisallow: /v1/\n")},
-		"dist/favicon.svg":            {Data: []byte("<svg xmlns='http://www.w3.org/2000/svg'/>")},
-		"secret.txt":                  {Data: []byte("TOP SECRET")},
-		"dist/assets/nested/deep.txt": {Data: []byte("deep")},
+		"dist/index.html":                {Data: []byte("<!doctype html><title>Clinic</title><script type=module src=/assets/index-3f2a.js></script>")},
+		"dist/assets/index-3f2a.js":      {Data: []byte("console.log('app')")},
+		"dist/assets/index-9c1b.css":     {Data: []byte("body{margin:0}")},
+		"dist/robots.txt":                {Data: []byte("User-agent: *\nDisallow: /v1/\n")},
+		"dist/favicon.svg":               {Data: []byte("<svg xmlns='http://www.w3.org/2000/svg'/>")},
+		"secret.txt":                     {Data: []byte("TOP SECRET")},
+		"dist/assets/nested/deep.txt":    {Data: []byte("deep")},
+		"dist/docs/swagger-ui-bundle.js": {Data: []byte("var SwaggerUIBundle")},
+		"dist/docs/swagger-ui.css":       {Data: []byte(".swagger-ui{}")},
 	}
 	sub, err := fs.Sub(root, "dist")
 	require.NoError(t, err)
