@@ -47,12 +47,13 @@ export function homeFor(user: User | null): string {
 // sent to the login page, which brings them back here afterwards.
 export function RequireAuth({ roles, children }: { roles?: Role[]; children: ReactNode }) {
   const restored = useRestored();
-  const { user } = useSession();
+  const { user, expired } = useSession();
   const location = useLocation();
   if (!restored) return <Loading what="Checking your session" />;
   if (!user) {
+    // A session that just ended says so on the login page; a visitor is simply asked to log in.
     const next = encodeURIComponent(location.pathname + location.search);
-    return <Navigate to={`/login?next=${next}`} replace />;
+    return <Navigate to={`/login?${expired ? "expired=1&" : ""}next=${next}`} replace />;
   }
   if (roles && !roles.includes(user.role)) return <Navigate to={homeFor(user)} replace />;
   return <>{children}</>;

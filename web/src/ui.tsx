@@ -1,6 +1,6 @@
 // Small building blocks every page uses, so that loading, empty and error states look and read
 // the same everywhere.
-import { useEffect, useRef, type ReactNode } from "react";
+import { useEffect, useRef, type ReactNode, type Ref } from "react";
 import type { BookingStatus } from "./api/client";
 import { describe } from "./api/client";
 
@@ -27,6 +27,41 @@ export function ErrorMessage({ error, children }: { error: unknown; children?: R
   );
 }
 
+// FormErrors sits at the top of a form: the failure in place, or, when fields were refused,
+// a summary naming those that have no input of their own to stand beside. The caller focuses
+// `summaryRef` when no field can take the focus.
+export function FormErrors({
+  error,
+  errors,
+  placed,
+  notDone,
+  summaryRef,
+}: {
+  error: unknown;
+  errors: Record<string, string>;
+  placed: string[];
+  notDone: string;
+  summaryRef: Ref<HTMLDivElement>;
+}) {
+  const fieldErrors = Object.entries(errors);
+  const unplaced = fieldErrors.filter(([k]) => !placed.includes(k));
+  return (
+    <div ref={summaryRef} tabIndex={-1}>
+      {fieldErrors.length === 0 && <ErrorMessage error={error} />}
+      {fieldErrors.length > 0 && (
+        <div className="alert alert-error" role="alert">
+          <p>{notDone}: please correct the marked fields.</p>
+          {unplaced.map(([k, m]) => (
+            <p key={k}>
+              {k}: {m}
+            </p>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
 export function Notice({ children, kind = "info" }: { children: ReactNode; kind?: "info" | "success" | "warning" }) {
   return (
     <div className={`alert alert-${kind}`} role="status">
@@ -35,7 +70,7 @@ export function Notice({ children, kind = "info" }: { children: ReactNode; kind?
   );
 }
 
-const statusLabel: Record<BookingStatus, string> = {
+export const statusLabel: Record<BookingStatus, string> = {
   held: "Held",
   confirmed: "Confirmed",
   checked_in: "Checked in",

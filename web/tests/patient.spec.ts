@@ -392,6 +392,38 @@ test.describe("patient", () => {
     await expectNoSeriousA11yViolations(page);
   });
 
+  test("an ended session returns to the login page and, after logging in, to the page it left", async ({ page, request }) => {
+    const patient = await newPatient(request);
+    await logIn(page, patient);
+    await page.goto("/bookings");
+    await expect(page.getByRole("heading", { level: 1, name: "My bookings" })).toBeVisible();
+
+    // The server ends the session: the refresh cookie is gone (as after a logout elsewhere or
+    // its expiry) and the next call with the access token answers 401, as an expired one does.
+    await page.context().clearCookies();
+    let refused = false;
+    await page.route("**/v1/bookings?*", async (route) => {
+      if (refused) return route.continue();
+      refused = true;
+      await route.fulfill({
+        status: 401,
+        contentType: "application/problem+json",
+        body: JSON.stringify({ type: "https://clinicbook.dev/problems/unauthorized", title: "Unauthorized", status: 401, detail: "the access token has expired" }),
+      });
+    });
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Book", exact: true }).click();
+    await nav.getByRole("link", { name: "My bookings" }).click();
+
+    await expect(page).toHaveURL(/\/login\?expired=1&next=%2Fbookings/);
+    await expect(page.getByText("Your session expired; please log in again.")).toBeVisible();
+    await page.getByLabel("Email").fill(patient.email);
+    await page.getByLabel("Password").fill(patient.password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/bookings$/);
+    await expect(page.getByRole("heading", { level: 1, name: "My bookings" })).toBeVisible();
+  });
+
   test("the whole booking works with the keyboard alone", async ({ page, request }) => {
     const { provider, service } = await catalog(request);
     const doctor = provider("Dr. Anna Weber");

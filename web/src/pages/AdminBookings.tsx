@@ -5,18 +5,8 @@ import { useEffect, useState } from "react";
 import { Link, useSearchParams } from "react-router-dom";
 import type { Booking, BookingStatus } from "../api/client";
 import { addDays, browserZone, dayKey, formatDateTime, startOfDay } from "../time";
-import { Empty, ErrorMessage, Loading, StatusBadge } from "../ui";
+import { Empty, ErrorMessage, Loading, StatusBadge, statusLabel } from "../ui";
 import { bookingStatuses, fetchBookingPage, useCatalog, useNarrow, type BookingQuery } from "../components/StaffData";
-
-const statusLabel: Record<BookingStatus, string> = {
-  held: "Held",
-  confirmed: "Confirmed",
-  checked_in: "Checked in",
-  completed: "Completed",
-  expired: "Expired",
-  cancelled: "Cancelled",
-  no_show: "No-show",
-};
 
 const isStatus = (v: string | null): v is BookingStatus => !!v && (bookingStatuses as string[]).includes(v);
 const isDay = (v: string | null): v is string => !!v && /^\d{4}-\d{2}-\d{2}$/.test(v);

@@ -4,7 +4,7 @@ import { useRef, useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import { api, ApiError, must, type Provider } from "../api/client";
 import { browserZone } from "../time";
-import { Empty, ErrorMessage, Field, Loading, Notice } from "../ui";
+import { Empty, ErrorMessage, Field, Loading, Notice, FormErrors } from "../ui";
 import { timeZones, useCatalog } from "../components/StaffData";
 
 type Form = { name: string; specialty: string; time_zone: string; email: string; password: string; phone: string };
@@ -73,25 +73,11 @@ function AddDoctor({ onAdded }: { onAdded: (p: Provider) => void }) {
       [hints[k] ? `doc-${k}-hint` : "", errors[k] ? `doc-${k}-error` : ""].filter(Boolean).join(" ") || undefined,
   });
   // Field errors the form has no field for (none expected) are listed in the summary.
-  const fieldErrors = Object.entries(errors);
-  const unplaced = fieldErrors.filter(([k]) => !(k in form));
 
   return (
     <form className="narrow" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="add-doctor">
       <h2 id="add-doctor">Add a doctor</h2>
-      <div ref={summary} tabIndex={-1}>
-        {fieldErrors.length === 0 && <ErrorMessage error={error} />}
-        {fieldErrors.length > 0 && (
-          <div className="alert alert-error" role="alert">
-            <p>The doctor was not added: please correct the marked fields.</p>
-            {unplaced.map(([k, m]) => (
-              <p key={k}>
-                {k}: {m}
-              </p>
-            ))}
-          </div>
-        )}
-      </div>
+      <FormErrors error={error} errors={errors} placed={Object.keys(form)} notDone="The doctor was not added" summaryRef={summary} />
       <Field id="doc-name" label="Name" error={errors.name}>
         <input {...input("name")} autoComplete="off" required />
       </Field>

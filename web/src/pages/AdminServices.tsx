@@ -1,7 +1,7 @@
 // The services patients can book, and a form to add one.
 import { useRef, useState, type FormEvent } from "react";
 import { api, ApiError, must, type Service } from "../api/client";
-import { Empty, ErrorMessage, Field, Loading, Notice } from "../ui";
+import { Empty, ErrorMessage, Field, Loading, Notice, FormErrors } from "../ui";
 import { useCatalog } from "../components/StaffData";
 
 function AddService({ onAdded }: { onAdded: (s: Service) => void }) {
@@ -45,27 +45,13 @@ function AddService({ onAdded }: { onAdded: (s: Service) => void }) {
     }
   };
 
-  const fieldErrors = Object.entries(errors);
-  const unplaced = fieldErrors.filter(([k]) => k !== "name" && k !== "duration_minutes");
   const describedBy = (k: string, hint = false) =>
     [hint ? `svc-${k}-hint` : "", errors[k] ? `svc-${k}-error` : ""].filter(Boolean).join(" ") || undefined;
 
   return (
     <form className="narrow" onSubmit={(e) => void submit(e)} noValidate aria-labelledby="add-service">
       <h2 id="add-service">Add a service</h2>
-      <div ref={summary} tabIndex={-1}>
-        {fieldErrors.length === 0 && <ErrorMessage error={error} />}
-        {fieldErrors.length > 0 && (
-          <div className="alert alert-error" role="alert">
-            <p>The service was not added: please correct the marked fields.</p>
-            {unplaced.map(([k, m]) => (
-              <p key={k}>
-                {k}: {m}
-              </p>
-            ))}
-          </div>
-        )}
-      </div>
+      <FormErrors error={error} errors={errors} placed={["name", "duration_minutes"]} notDone="The service was not added" summaryRef={summary} />
       <Field id="svc-name" label="Name" error={errors.name}>
         <input
           id="svc-name"
