@@ -65,6 +65,13 @@ histories: tools
 bench: tools
 	./scripts/bench.sh
 
+# Faults under load, then an audit of the invariants (README, Reliability): a stack of its own
+# on free ports and a temporary directory, under 15 minutes. CHAOS_FLAGS=-short is the version
+# `make test` runs; -seed N repeats a run's choices.
+.PHONY: chaos
+chaos: tools build
+	$(GO) run ./cmd/chaos $(CHAOS_FLAGS)
+
 vet:
 	$(GO) vet ./...
 

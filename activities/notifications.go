@@ -109,7 +109,17 @@ func (a *Activities) SendNotification(ctx context.Context, in NotifyInput) (Noti
 	}
 
 	if n.Status == store.NotificationSending && in.Channel == domain.ChannelSMS {
-		sid, found, err := a.SMS.FindSent(ctx, recipient, msg.SMS, n.UpdatedAt.Add(-time.Minute))
+		// Look for the text the earlier attempt sent, not the one rendered now: the booking
+		// may have moved since (a reschedule during a Twilio outage), and the new text would
+		// not be found and go out a second time.
+		text, err := a.Store.SentSMSText(ctx, n.ID)
+		if err != nil {
+			return NotifyResult{}, err
+		}
+		if text == "" {
+			text = msg.SMS // begun before the text was kept
+		}
+		sid, found, err := a.SMS.FindSent(ctx, recipient, text, n.UpdatedAt.Add(-time.Minute))
 		if err != nil {
 			return NotifyResult{}, fmt.Errorf("look up earlier send: %w", err)
 		}
@@ -118,9 +128,20 @@ func (a *Activities) SendNotification(ctx context.Context, in NotifyInput) (Noti
 			result.Status = store.NotificationSent
 			return result, a.Store.MarkNotificationSent(ctx, n.ID, sid)
 		}
+		// It never reached Twilio: this is the first send after all, and what has happened
+		// since may have overtaken it, as for a message still pending.
+		if why := overtaken(b, in, a.Now()); why != "" {
+			result.Status = store.NotificationSkipped
+			return result, a.Store.MarkNotificationSkipped(ctx, n.ID, why)
+		}
 	}
 
-	if err := a.Store.MarkNotificationSending(ctx, n.ID); err != nil {
+	if in.Channel == domain.ChannelSMS {
+		err = a.Store.MarkSMSSending(ctx, n.ID, msg.SMS)
+	} else {
+		err = a.Store.MarkNotificationSending(ctx, n.ID)
+	}
+	if err != nil {
 		return NotifyResult{}, err
 	}
 	var providerID string
@@ -152,7 +173,8 @@ func contactVerified(u domain.User, channel string) bool {
 // overtaken says why a message no longer fits the booking, "" when it still does. Sends retry
 // for hours while a provider is down, and the booking may move on meanwhile: a reminder for a
 // booking since cancelled, or a confirmation of a time since moved, must not go out late.
-// A message already under way (status sending) is settled, never skipped.
+// A message already under way (status sending) is settled first: skipped only once Twilio
+// shows it never arrived (an email, which cannot be looked up, is sent).
 func overtaken(b domain.Booking, in NotifyInput, now time.Time) string {
 	switch in.Kind {
 	case domain.NotifyReminder:

@@ -79,6 +79,28 @@ func (s *Store) MarkNotificationSending(ctx context.Context, id string) error {
 	return nil
 }
 
+// MarkSMSSending is MarkNotificationSending for an SMS: it also keeps the text about to be
+// handed to Twilio, which a retry of unknown outcome looks for (SentSMSText).
+func (s *Store) MarkSMSSending(ctx context.Context, id, text string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'sending', attempts = attempts + 1, sms_text = $2,
+			updated_at = now()
+		WHERE id = $1 AND status IN ('pending', 'sending')`, id, text)
+	if err != nil {
+		return fmt.Errorf("mark sms sending: %w", err)
+	}
+	return nil
+}
+
+// SentSMSText is the text the last send of an SMS handed Twilio; "" when none was kept (a
+// send begun before the text was).
+func (s *Store) SentSMSText(ctx context.Context, id string) (string, error) {
+	var text string
+	if err := s.pool.QueryRow(ctx, `SELECT sms_text FROM notifications WHERE id = $1`, id).Scan(&text); err != nil {
+		return "", fmt.Errorf("sent sms text: %w", err)
+	}
+	return text, nil
+}
+
 // MarkNotificationSent records the provider's acceptance and its message id, and applies a
 // delivery report that arrived before the id was known. It and SetDeliveryStatus take the
 // same per-message lock, so a report is either seen here or finds the id stored.

@@ -35,12 +35,21 @@ type Fault struct {
 // maxFaults keeps a typo in a script from queueing millions of faults.
 const maxFaults = 1000
 
+// maxWindow bounds a fault window (FailFor): an outage, not a sandbox that never recovers.
+const maxWindow = time.Hour
+
+func checkMode(m FailMode) error {
+	switch m {
+	case FailServerError, FailRateLimited, FailTimeout, FailAcceptThenTimeout:
+		return nil
+	}
+	return fmt.Errorf("fault mode %q: want 500, 429, timeout or accept-timeout", m)
+}
+
 // Fail queues count faults of the given mode after any already queued.
 func (s *Server) Fail(count int, f Fault) error {
-	switch f.Mode {
-	case FailServerError, FailRateLimited, FailTimeout, FailAcceptThenTimeout:
-	default:
-		return fmt.Errorf("fault mode %q: want 500, 429, timeout or accept-timeout", f.Mode)
+	if err := checkMode(f.Mode); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -51,6 +60,32 @@ func (s *Server) Fail(count int, f Fault) error {
 		s.faults = append(s.faults, f)
 	}
 	return nil
+}
+
+// FailFor makes every Messages.json request fail as f says for the next d: an outage of
+// Twilio's edge for a while, however many requests arrive meanwhile (`make chaos` uses it).
+// It replaces any window still open; queued faults (Fail) are consumed first.
+func (s *Server) FailFor(d time.Duration, f Fault) error {
+	if err := checkMode(f.Mode); err != nil {
+		return err
+	}
+	if d <= 0 || d > maxWindow {
+		return fmt.Errorf("fault window %v: want more than 0 and at most %v", d, maxWindow)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.window, s.windowUntil = f, time.Now().Add(d)
+	return nil
+}
+
+// WindowUntil is when the fault window set by FailFor ends; the zero time when none is open.
+func (s *Server) WindowUntil() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Now().Before(s.windowUntil) {
+		return s.windowUntil
+	}
+	return time.Time{}
 }
 
 // PendingFaults is how many injected faults are still to be consumed.
@@ -64,6 +99,9 @@ func (s *Server) takeFault() (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.faults) == 0 {
+		if time.Now().Before(s.windowUntil) {
+			return s.window, true
+		}
 		return Fault{}, false
 	}
 	f := s.faults[0]
@@ -112,6 +150,9 @@ type failRequest struct {
 	// Hold is a Go duration ("2s") overriding the configured hold of timeout and
 	// accept-timeout faults.
 	Hold string `json:"hold,omitempty"`
+	// For is a Go duration ("60s"): instead of count faults, every request fails so for
+	// that long (FailFor). Count must then be left out.
+	For string `json:"for,omitempty"`
 }
 
 func (s *Server) postFail(w http.ResponseWriter, r *http.Request) {
@@ -128,6 +169,23 @@ func (s *Server) postFail(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.Hold = d
+	}
+	if req.For != "" {
+		d, err := time.ParseDuration(req.For)
+		switch {
+		case err != nil:
+			err = fmt.Errorf("for %q: want a duration such as 60s", req.For)
+		case req.Count != 0:
+			err = fmt.Errorf("count and for: give one of them")
+		default:
+			err = s.FailFor(d, f)
+		}
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"pending": s.PendingFaults(), "until": s.WindowUntil().UTC().Format(time.RFC3339Nano)})
+		return
 	}
 	if err := s.Fail(req.Count, f); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})

@@ -93,6 +93,9 @@ type Server struct {
 	messages []*Message
 	inbound  []InboundResult
 	faults   []Fault
+	// window fails every request until windowUntil (FailFor).
+	window      Fault
+	windowUntil time.Time
 	// gen is cancelled by Reset so that callbacks and held requests from before a reset
 	// cannot leak into whatever runs after it.
 	gen       context.Context
@@ -226,6 +229,7 @@ func (s *Server) Reset() {
 	s.messages = nil
 	s.inbound = nil
 	s.faults = nil
+	s.windowUntil = time.Time{}
 	s.genCancel()
 	s.gen, s.genCancel = context.WithCancel(s.root)
 }

@@ -25,6 +25,10 @@ const (
 	DefaultReconcileMaxPages  = 10
 )
 
+// reconcileAttempts bounds the tries of a reconciler step: 1+2+4+8+10+10+10 s apart, about
+// 45 s in all.
+const reconcileAttempts = 8
+
 // rec is only used for its method references: the worker registers the real *Reconciler.
 var rec *activities.Reconciler
 
@@ -74,8 +78,12 @@ func ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) (ReconcileResult
 	}
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
-		// The next run repeats the work anyway: a few tries, then leave it to that one.
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 3},
+		// The next run repeats the work anyway: some tries, then leave it to that one. Tries
+		// over about 45 s, not 3 s: a restart of PostgreSQL must not fail the run (make chaos
+		// found three tries over 3 s failing it); a longer outage still does. A try cut short
+		// by a worker's death is retried after StartToCloseTimeout, whatever this says.
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+			MaximumInterval: 10 * time.Second, MaximumAttempts: reconcileAttempts},
 	})
 	now := workflow.Now(ctx)
 	var out ReconcileResult

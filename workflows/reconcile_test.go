@@ -99,3 +99,18 @@ func TestReconcileWorkflowRunsBothListingsWhenOneFails(t *testing.T) {
 	require.Contains(t, env.GetWorkflowError().Error(), "database away")
 	require.Len(t, live, 1)
 }
+
+// A database away for a few seconds (a restart) is waited out: the run completes.
+func TestReconcileWorkflowWaitsOutAShortOutage(t *testing.T) {
+	env := reconcileEnv(t)
+	var held, live []*activities.ReconcileCursor
+	env.OnActivity("ExpireLapsedHolds", mock.Anything, mock.Anything).Return(activities.ReconcilePageResult{}, errors.New("database away")).Times(4)
+	env.OnActivity("ExpireLapsedHolds", mock.Anything, mock.Anything).Return(pages(&held, activities.ReconcilePageResult{Checked: 1}))
+	env.OnActivity("ResumeLiveBookings", mock.Anything, mock.Anything).Return(pages(&live, activities.ReconcilePageResult{Checked: 2}))
+
+	env.ExecuteWorkflow(workflows.ReconcileWorkflow, workflows.ReconcileInput{})
+	require.NoError(t, env.GetWorkflowError())
+	var res workflows.ReconcileResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, 3, res.Checked)
+}
