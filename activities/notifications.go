@@ -216,10 +216,8 @@ func (a *Activities) render(ctx context.Context, b domain.Booking, patient domai
 	if err != nil {
 		return message{}, activityError(err)
 	}
-	d := notify.BookingData(b, patient, prov, svc, a.Organizer)
+	d := notify.BookingData(b, patient, prov, svc, a.Organizer, a.PublicBaseURL)
 	d.Reminder, d.OldStart = in.Variant, in.OldStart
-	// No "manage your booking" link (PublicBaseURL): the API has no page for people to land
-	// on, only JSON behind a token; a frontend's address would go here.
 	r, err := notify.Render(in.Kind, d)
 	if err != nil {
 		return message{}, activityError(domain.Errorf(domain.KindInvalid, "render %s: %v", in.Kind, err))

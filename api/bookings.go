@@ -429,8 +429,11 @@ func updateFailure(err error) error {
 	if asDomainError(err) != nil {
 		return err
 	}
+	// The server answers an update to a workflow that has completed, and one aborted because
+	// its workflow completed, with NotFound ("workflow execution already completed", "workflow
+	// update was aborted by closing workflow"); the SDK passes it on as that type.
 	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) || strings.Contains(err.Error(), "workflow execution already completed") {
+	if errors.As(err, &notFound) {
 		return errClosed
 	}
 	return temporalUnavailable(err)

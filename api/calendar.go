@@ -55,7 +55,7 @@ func (s *Server) bookingCalendar(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	ics, err := notify.Invite(notify.BookingData(b, patient, prov, svc, s.Config.SMTP.From), method, b.Revision)
+	ics, err := notify.Invite(notify.BookingData(b, patient, prov, svc, s.Config.SMTP.From, s.Config.PublicBaseURL), method, b.Revision)
 	if err != nil {
 		writeError(w, r, err)
 		return

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/clinicbook/booking/domain"
@@ -108,12 +109,30 @@ func jsonError(err error) error {
 			return domain.Errorf(domain.KindInvalid, "the body must be a JSON object")
 		}
 		return domain.Invalid("a field has the wrong type", domain.FieldError{Field: field, Message: fmt.Sprintf("must be a %s", typeErr.Type.Kind())})
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+	}
+	if name, ok := unknownField(err); ok {
 		return domain.Invalid("the body has an unknown field", domain.FieldError{Field: name, Message: "unknown field"})
 	}
 	// Errors from our own UnmarshalJSON methods (dates, clocks) are about the input.
 	return domain.Errorf(domain.KindInvalid, "the body could not be read: %v", err)
+}
+
+// unknownField names the member DisallowUnknownFields refused. encoding/json has no type or
+// sentinel for this error, only fmt.Errorf("json: unknown field %q", name) (kept word for word
+// by the implementation over encoding/json/v2 too), so this is the one place that reads an
+// error's text, and it takes nothing but that exact form. Detecting unknown members ourselves
+// (decoding into map[string]json.RawMessage and comparing with the struct's fields) would
+// have to redo the package's case-insensitive name matching, embedded structs and nesting.
+func unknownField(err error) (string, bool) {
+	quoted, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
+	if !ok {
+		return "", false
+	}
+	name, uerr := strconv.Unquote(quoted)
+	if uerr != nil {
+		return "", false
+	}
+	return name, true
 }
 
 // writeJSON answers with v as JSON.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -26,9 +25,6 @@ import (
 var loginThrottle = store.LoginThrottle{MaxFailures: 5, Window: 15 * time.Minute, Lock: 5 * time.Minute}
 
 const maxNameLength = 200
-
-// e164 is an international phone number: +, country code, subscriber number, 7 to 15 digits.
-var e164 = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
 
 // DefaultHashWait is how long a password hash waits for a free slot of the memory budget
 // before the request is answered 503: long enough to ride out a few logins at once, too short
@@ -142,7 +138,7 @@ func (s *Service) createUser(ctx context.Context, email, password, name, phone s
 	switch {
 	case phone == "" && phoneRequired:
 		fe.Add("phone", "required")
-	case phone != "" && !e164.MatchString(phone):
+	case phone != "" && !domain.IsE164(phone):
 		fe.Add("phone", "must be an E.164 number such as +4915112345678")
 	}
 	if !validRole(role) {

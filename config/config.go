@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/clinicbook/booking/domain"
 )
 
 // Config is everything the API, the worker and the tools read from the environment.
@@ -319,7 +321,7 @@ func LoadLookup(lookup func(string) (string, bool)) (Config, error) {
 	if c.Twilio.AuthToken != "" && !alphanumeric.MatchString(c.Twilio.AuthToken) {
 		r.bad("TWILIO_AUTH_TOKEN", "must be letters and digits only")
 	}
-	if c.Twilio.FromNumber != "" && !e164.MatchString(c.Twilio.FromNumber) {
+	if c.Twilio.FromNumber != "" && !domain.IsE164(c.Twilio.FromNumber) {
 		r.bad("TWILIO_FROM_NUMBER", "must be an E.164 number such as +15005550006 (got %q)", c.Twilio.FromNumber)
 	}
 	if !c.Twilio.Sandbox() {
@@ -356,10 +358,7 @@ var demoSecrets = map[string]bool{
 	"dev-codec:IGivfYe97xBpBn+mMhYmTt0ZmfaDRdJEatdi1Xh1DXQ=": true, // docker-compose.yml's codec key
 }
 
-var (
-	alphanumeric = regexp.MustCompile(`^[A-Za-z0-9]+$`)
-	e164         = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-)
+var alphanumeric = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 
 type reader struct {
 	getenv   func(string) string

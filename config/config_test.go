@@ -61,6 +61,7 @@ func TestBadValuesAreNamedOnOneLine(t *testing.T) {
 	e["SMTP_PORT"] = "70000"
 	e["JWT_SIGNING_KEY"] = "nokid"
 	e["TWILIO_ACCOUNT_SID"] = "AC-dev"
+	e["TWILIO_FROM_NUMBER"] = "+1 500 555 0006"
 	e["PUBLIC_BASE_URL"] = "ftp://x"
 	e["ADMIN_EMAIL"] = "Ann <ann@example.com>"
 	e["ADMIN_PASSWORD"] = "short"
@@ -70,7 +71,7 @@ func TestBadValuesAreNamedOnOneLine(t *testing.T) {
 	require.Error(t, err)
 	msg := err.Error()
 	require.NotContains(t, msg, "\n")
-	for _, name := range []string{"TWILIO_AUTH_TOKEN is required", "HOLD_TTL", "REMINDER_OFFSETS", "SMTP_PORT", "JWT_SIGNING_KEY", "TWILIO_ACCOUNT_SID", "PUBLIC_BASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "RECONCILE_INTERVAL", "DATABASE_MAX_CONNS"} {
+	for _, name := range []string{"TWILIO_AUTH_TOKEN is required", "HOLD_TTL", "REMINDER_OFFSETS", "SMTP_PORT", "JWT_SIGNING_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_FROM_NUMBER", "PUBLIC_BASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "RECONCILE_INTERVAL", "DATABASE_MAX_CONNS"} {
 		require.True(t, strings.Contains(msg, name), "%q does not name %s", msg, name)
 	}
 }

@@ -270,4 +270,9 @@ func TestCommandCancelRetriedAfterClose(t *testing.T) {
 	require.True(t, moved.Start.Equal(movedAgain.Start))
 	require.Equal(t, 1, p.eventCount(id, "rescheduled"))
 	require.Equal(t, domain.StatusCancelled, p.dbState(id).Booking.Status)
+
+	// A new command reaches the closed workflow itself: the server's NotFound for a completed
+	// workflow is answered as a closed booking, not as a failure of the booking engine.
+	resp, raw = p.jsonCall("POST", "/v1/bookings/"+id+"/confirm", token, nil)
+	require.Contains(t, requireProblem(t, resp, raw, http.StatusConflict).Detail, "the booking is closed")
 }

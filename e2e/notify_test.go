@@ -67,6 +67,14 @@ func TestConfirmationSendsOneSMSAndOneEmail(t *testing.T) {
 	require.Contains(t, ics, "METHOD:REQUEST")
 	require.Contains(t, ics, "BEGIN:VEVENT")
 
+	// The email links to the booking's page in the web app, under PUBLIC_BASE_URL; the SMS,
+	// one segment, does not.
+	page := p.cfg.PublicBaseURL + "/bookings/" + id
+	m := notifytest.GetMail(t, p.mailAPI, mail[0].ID)
+	require.Contains(t, m.Text, "Manage your booking: "+page)
+	require.Contains(t, m.HTML, `href="`+page+`"`)
+	require.NotContains(t, p.smsTo(phone)[0].Body, "/bookings/")
+
 	p.requireNoMoreMessages(phone, email, 1, 1)
 }
 

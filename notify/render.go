@@ -37,7 +37,9 @@ type MessageData struct {
 	// domain.CancelReasons code, never what a caller typed.
 	Reason string
 	// OldStart is the start before a reschedule.
-	OldStart      time.Time
+	OldStart time.Time
+	// PublicBaseURL is where the web app is served (PUBLIC_BASE_URL). When set, emails and
+	// invites link to the booking's page under it, /bookings/{id}; SMS never do (one segment).
 	PublicBaseURL string
 
 	// Organizer is the clinic's address, "Name <address>" as in SMTP_FROM; it is the
@@ -49,13 +51,13 @@ type MessageData struct {
 
 // BookingData is what every message and invite about b says, from the rows it names: the
 // notification activities and the API's calendar download build invites from the same data.
-// organizer is the clinic's address (SMTP_FROM). Reminder, OldStart and PublicBaseURL are the
-// caller's to add.
-func BookingData(b domain.Booking, patient domain.User, prov domain.Provider, svc domain.Service, organizer string) MessageData {
+// organizer is the clinic's address (SMTP_FROM); publicBaseURL is where the web app is served
+// (PUBLIC_BASE_URL), "" for no link. Reminder and OldStart are the caller's to add.
+func BookingData(b domain.Booking, patient domain.User, prov domain.Provider, svc domain.Service, organizer, publicBaseURL string) MessageData {
 	return MessageData{
 		BookingID: b.ID, PatientName: patient.Name, ProviderName: prov.Name, ServiceName: svc.Name,
 		Start: b.Start, End: b.End, TimeZone: prov.TimeZone, Reason: domain.CancelReasonText(b.CancelReasonCode),
-		Organizer: organizer, PatientEmail: patient.Email,
+		Organizer: organizer, PatientEmail: patient.Email, PublicBaseURL: publicBaseURL,
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	ics "github.com/arran4/golang-ical"
+
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/notify"
 )
@@ -220,6 +222,50 @@ func TestRenderReminderLead(t *testing.T) {
 		}
 		if want == "" && strings.Contains(r.SMS, " in ") {
 			t.Errorf("reminder %q: sms %q has a lead", reminder, r.SMS)
+		}
+	}
+}
+
+// The "manage your booking" link is in every email and invite exactly when PUBLIC_BASE_URL is
+// configured, and in no SMS: a link would take the text past one segment.
+func TestManageLinkOnlyWhenConfigured(t *testing.T) {
+	b := domain.Booking{ID: "7f3c2a10-0000-4000-8000-000000000001", Start: time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC),
+		End: time.Date(2026, 12, 7, 8, 30, 0, 0, time.UTC)}
+	prov := domain.Provider{Name: "Dr. Lena Weber", TimeZone: "Europe/Berlin"}
+	svc := domain.Service{Name: "Check-up"}
+	patient := domain.User{Name: "Anna", Email: "anna@example.com"}
+	const page = "https://clinic.test/bookings/7f3c2a10-0000-4000-8000-000000000001"
+	for _, c := range []struct {
+		name, base string
+		linked     bool
+	}{
+		{"configured", "https://clinic.test", true},
+		{"configured with a trailing slash", "https://clinic.test/", true},
+		{"not configured", "", false},
+	} {
+		d := notify.BookingData(b, patient, prov, svc, "", c.base)
+		d.OldStart = b.Start.Add(-time.Hour)
+		for _, kind := range notify.Kinds {
+			r, err := notify.Render(kind, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			invite, err := notify.Invite(d, "REQUEST", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, ev := parseInvite(t, invite)
+			for part, s := range map[string]string{"text": r.Text, "html": r.HTML, "invite": eventProp(ev, ics.ComponentPropertyDescription)} {
+				if got := strings.Count(s, page); c.linked && got != 1 || !c.linked && got != 0 {
+					t.Errorf("%s: %s %s has the booking's page %d times:\n%s", c.name, kind, part, got, s)
+				}
+				if !c.linked && strings.Contains(s, "Manage your booking") {
+					t.Errorf("%s: %s %s offers a link it does not have:\n%s", c.name, kind, part, s)
+				}
+			}
+			if strings.Contains(r.SMS, "/bookings/") {
+				t.Errorf("%s: %s sms carries the link: %s", c.name, kind, r.SMS)
+			}
 		}
 	}
 }
