@@ -276,6 +276,16 @@ func TestInboundSMSRepliesCancelAndConfirm(t *testing.T) {
 
 	first := p.bookConfirmed(token, tomorrowAt(10, 0))
 	p.waitForMessages(phone, email, 1, 1)
+	// The sandbox's delivery callback moves the SMS from sent to delivered on its own time;
+	// the comparisons below are about what the replies change, so let it land first.
+	require.Eventually(t, func() bool {
+		for _, n := range p.dbState(first).Notifications {
+			if n.Channel == domain.ChannelSMS && n.Status != store.NotificationDelivered {
+				return false
+			}
+		}
+		return true
+	}, 15*time.Second, 50*time.Millisecond, "the confirmation SMS is reported delivered")
 
 	// Anything but C or X gets the help text and changes nothing.
 	before := p.dbState(first)
