@@ -12,12 +12,15 @@ import (
 
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/clinicbook/booking/activities/contract"
 	"github.com/clinicbook/booking/availability"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/store"
 )
 
-// Activities holds what the activities need. Register a *Activities with the worker.
+// Activities holds what the activities need. Register a *Activities with the worker: its
+// method names are the activity names in package contract, which also holds their input and
+// result types.
 type Activities struct {
 	Store *store.Store
 	// Now is the wall clock; tests move it.
@@ -25,23 +28,9 @@ type Activities struct {
 	Notifier
 }
 
-// HoldInput asks to hold a slot for a new booking.
-type HoldInput struct {
-	BookingID  string    `json:"booking_id"`
-	ProviderID string    `json:"provider_id"`
-	ServiceID  string    `json:"service_id"`
-	PatientID  string    `json:"patient_id"`
-	Start      time.Time `json:"start"`
-	Notes      string    `json:"notes,omitempty"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	// MaxActive caps the patient's future held or confirmed bookings; 0 keeps the older
-	// cap on holds alone (store.MaxHoldsPerPatient).
-	MaxActive int `json:"max_active,omitempty"`
-}
-
 // HoldSlot writes the held booking. It refuses, without retrying, a start that is not one of
 // the provider's offered slots and a slot somebody else holds (the exclusion constraint).
-func (a *Activities) HoldSlot(ctx context.Context, in HoldInput) (domain.Booking, error) {
+func (a *Activities) HoldSlot(ctx context.Context, in contract.HoldInput) (domain.Booking, error) {
 	length, err := a.offered(ctx, in.BookingID, in.ProviderID, in.ServiceID, in.Start)
 	if err != nil {
 		// The same booking id held already (a retry after the first run committed) is fine.
@@ -78,21 +67,8 @@ func (a *Activities) offered(ctx context.Context, bookingID, providerID, service
 	return cal.Length, nil
 }
 
-// StatusInput moves a booking from one of From to To.
-type StatusInput struct {
-	BookingID  string          `json:"booking_id"`
-	From       []domain.Status `json:"from"`
-	To         domain.Status   `json:"to"`
-	Reason     string          `json:"reason,omitempty"`
-	ReasonCode string          `json:"reason_code,omitempty"`
-	LateCancel bool            `json:"late_cancel,omitempty"`
-	By         string          `json:"by,omitempty"`
-	// EventKey names the change in the timeline; the same key is written once.
-	EventKey string `json:"event_key"`
-}
-
 // SetStatus writes a status change and its timeline event.
-func (a *Activities) SetStatus(ctx context.Context, in StatusInput) (domain.Booking, error) {
+func (a *Activities) SetStatus(ctx context.Context, in contract.StatusInput) (domain.Booking, error) {
 	detail := map[string]any{"status": in.To}
 	if in.Reason != "" {
 		detail["reason"] = in.Reason
@@ -116,16 +92,8 @@ func (a *Activities) SetStatus(ctx context.Context, in StatusInput) (domain.Book
 	return b, nil
 }
 
-// MoveInput moves a booking to a new start, as its revision Revision.
-type MoveInput struct {
-	BookingID string    `json:"booking_id"`
-	Start     time.Time `json:"start"`
-	Revision  int       `json:"revision"`
-	By        string    `json:"by,omitempty"`
-}
-
 // MoveBooking reschedules: the new slot must be offered and free; a refusal changes nothing.
-func (a *Activities) MoveBooking(ctx context.Context, in MoveInput) (domain.Booking, error) {
+func (a *Activities) MoveBooking(ctx context.Context, in contract.MoveInput) (domain.Booking, error) {
 	cur, err := a.Store.GetBooking(ctx, in.BookingID)
 	if err != nil {
 		return domain.Booking{}, activityError(err)
@@ -154,17 +122,8 @@ func (a *Activities) LoadBooking(ctx context.Context, bookingID string) (domain.
 	return b, activityError(err)
 }
 
-// EventInput is a timeline entry the workflow wants recorded.
-type EventInput struct {
-	BookingID string         `json:"booking_id"`
-	Key       string         `json:"key"`
-	Type      string         `json:"type"`
-	At        time.Time      `json:"at"`
-	Detail    map[string]any `json:"detail,omitempty"`
-}
-
 // RecordEvent writes a timeline entry once.
-func (a *Activities) RecordEvent(ctx context.Context, in EventInput) error {
+func (a *Activities) RecordEvent(ctx context.Context, in contract.EventInput) error {
 	return activityError(a.Store.AddEvent(ctx, in.BookingID, store.EventInput{Key: in.Key, Type: in.Type, At: in.At, Detail: in.Detail}))
 }
 

@@ -8,9 +8,9 @@ import (
 	"github.com/google/uuid"
 	"go.temporal.io/sdk/activity"
 
+	"github.com/clinicbook/booking/activities/contract"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/notify"
-	"github.com/clinicbook/booking/store"
 )
 
 // SMSSender sends text messages (notify.SMS through Twilio).
@@ -35,42 +35,18 @@ type Notifier struct {
 	Organizer string
 }
 
-// NotifyInput names one message: a booking, a kind (and which reminder), a channel, and the
-// booking revision it is about. Together they are the notification's unique key.
-type NotifyInput struct {
-	BookingID string `json:"booking_id"`
-	Kind      string `json:"kind"`
-	Variant   string `json:"variant,omitempty"`
-	Channel   string `json:"channel"`
-	Revision  int    `json:"revision"`
-	// OldStart is the time a reschedule moved the booking from.
-	OldStart time.Time `json:"old_start,omitzero"`
-}
-
-// NotifyResult is where the message stands after the activity.
-type NotifyResult struct {
-	NotificationID string `json:"notification_id"`
-	Status         string `json:"status"`
-}
-
-// Sent reports whether the message went out (or had gone out before), rather than being
-// refused for good or skipped.
-func (r NotifyResult) Sent() bool {
-	return r.Status != store.NotificationFailed && r.Status != store.NotificationSkipped
-}
-
 // SendNotification sends one message at most once. The row is written before the send and
 // updated after it; a retry finds it and does not send again once the provider accepted.
 // If an earlier attempt died mid-send, an SMS is looked up at Twilio before sending again;
 // an email cannot be, so that narrow window is the one place a duplicate email is possible.
-func (a *Activities) SendNotification(ctx context.Context, in NotifyInput) (NotifyResult, error) {
+func (a *Activities) SendNotification(ctx context.Context, in contract.NotifyInput) (contract.NotifyResult, error) {
 	b, err := a.Store.GetBooking(ctx, in.BookingID)
 	if err != nil {
-		return NotifyResult{}, activityError(err)
+		return contract.NotifyResult{}, activityError(err)
 	}
 	patient, err := a.Store.GetUser(ctx, b.PatientID)
 	if err != nil {
-		return NotifyResult{}, activityError(err)
+		return contract.NotifyResult{}, activityError(err)
 	}
 	recipient := patient.Email
 	if in.Channel == domain.ChannelSMS {
@@ -81,57 +57,57 @@ func (a *Activities) SendNotification(ctx context.Context, in NotifyInput) (Noti
 		Revision: in.Revision, Recipient: recipient,
 	})
 	if err != nil {
-		return NotifyResult{}, err
+		return contract.NotifyResult{}, err
 	}
-	result := NotifyResult{NotificationID: n.ID, Status: n.Status}
-	if n.Status != store.NotificationPending && n.Status != store.NotificationSending {
+	result := contract.NotifyResult{NotificationID: n.ID, Status: n.Status}
+	if n.Status != domain.NotificationPending && n.Status != domain.NotificationSending {
 		return result, nil // sent (or refused for good) by an earlier run
 	}
 	if recipient == "" {
-		result.Status = store.NotificationFailed
+		result.Status = domain.NotificationFailed
 		return result, a.Store.MarkNotificationFailed(ctx, n.ID, "the patient has no "+in.Channel+" address")
 	}
-	if n.Status == store.NotificationPending && !contactVerified(patient, in.Channel) {
+	if n.Status == domain.NotificationPending && !contactVerified(patient, in.Channel) {
 		// The address may be anyone's: whoever signed up typed it in.
-		result.Status = store.NotificationSkipped
+		result.Status = domain.NotificationSkipped
 		return result, a.Store.MarkNotificationSkipped(ctx, n.ID, "the patient's "+in.Channel+" is not verified")
 	}
-	if n.Status == store.NotificationPending {
+	if n.Status == domain.NotificationPending {
 		if why := overtaken(b, in, a.Now()); why != "" {
-			result.Status = store.NotificationSkipped
+			result.Status = domain.NotificationSkipped
 			return result, a.Store.MarkNotificationSkipped(ctx, n.ID, why)
 		}
 	}
 
 	msg, err := a.render(ctx, b, patient, in)
 	if err != nil {
-		return NotifyResult{}, err
+		return contract.NotifyResult{}, err
 	}
 
-	if n.Status == store.NotificationSending && in.Channel == domain.ChannelSMS {
+	if n.Status == domain.NotificationSending && in.Channel == domain.ChannelSMS {
 		// Look for the text the earlier attempt sent, not the one rendered now: the booking
 		// may have moved since (a reschedule during a Twilio outage), and the new text would
 		// not be found and go out a second time.
 		text, err := a.Store.SentSMSText(ctx, n.ID)
 		if err != nil {
-			return NotifyResult{}, err
+			return contract.NotifyResult{}, err
 		}
 		if text == "" {
 			text = msg.SMS // begun before the text was kept
 		}
 		sid, found, err := a.SMS.FindSent(ctx, recipient, text, n.UpdatedAt.Add(-time.Minute))
 		if err != nil {
-			return NotifyResult{}, fmt.Errorf("look up earlier send: %w", err)
+			return contract.NotifyResult{}, fmt.Errorf("look up earlier send: %w", err)
 		}
 		if found {
 			activity.GetLogger(ctx).Info("earlier send had reached Twilio; not sending again", "sid", sid)
-			result.Status = store.NotificationSent
+			result.Status = domain.NotificationSent
 			return result, a.Store.MarkNotificationSent(ctx, n.ID, sid)
 		}
 		// It never reached Twilio: this is the first send after all, and what has happened
 		// since may have overtaken it, as for a message still pending.
 		if why := overtaken(b, in, a.Now()); why != "" {
-			result.Status = store.NotificationSkipped
+			result.Status = domain.NotificationSkipped
 			return result, a.Store.MarkNotificationSkipped(ctx, n.ID, why)
 		}
 	}
@@ -142,7 +118,7 @@ func (a *Activities) SendNotification(ctx context.Context, in NotifyInput) (Noti
 		err = a.Store.MarkNotificationSending(ctx, n.ID)
 	}
 	if err != nil {
-		return NotifyResult{}, err
+		return contract.NotifyResult{}, err
 	}
 	var providerID string
 	if in.Channel == domain.ChannelSMS {
@@ -152,13 +128,13 @@ func (a *Activities) SendNotification(ctx context.Context, in NotifyInput) (Noti
 	}
 	if err != nil {
 		if notify.IsPermanent(err) {
-			result.Status = store.NotificationFailed
+			result.Status = domain.NotificationFailed
 			return result, a.Store.MarkNotificationFailed(ctx, n.ID, err.Error())
 		}
 		_ = a.Store.NoteNotificationError(ctx, n.ID, err.Error())
-		return NotifyResult{}, fmt.Errorf("send %s %s: %w", in.Kind, in.Channel, err)
+		return contract.NotifyResult{}, fmt.Errorf("send %s %s: %w", in.Kind, in.Channel, err)
 	}
-	result.Status = store.NotificationSent
+	result.Status = domain.NotificationSent
 	return result, a.Store.MarkNotificationSent(ctx, n.ID, providerID)
 }
 
@@ -175,7 +151,7 @@ func contactVerified(u domain.User, channel string) bool {
 // booking since cancelled, or a confirmation of a time since moved, must not go out late.
 // A message already under way (status sending) is settled first: skipped only once Twilio
 // shows it never arrived (an email, which cannot be looked up, is sent).
-func overtaken(b domain.Booking, in NotifyInput, now time.Time) string {
+func overtaken(b domain.Booking, in contract.NotifyInput, now time.Time) string {
 	switch in.Kind {
 	case domain.NotifyReminder:
 		if b.Status != domain.StatusConfirmed || b.Revision != in.Revision {
@@ -207,7 +183,7 @@ func (m message) email(to, notificationID string) notify.Email {
 	}
 }
 
-func (a *Activities) render(ctx context.Context, b domain.Booking, patient domain.User, in NotifyInput) (message, error) {
+func (a *Activities) render(ctx context.Context, b domain.Booking, patient domain.User, in contract.NotifyInput) (message, error) {
 	prov, err := a.Store.GetProvider(ctx, b.ProviderID)
 	if err != nil {
 		return message{}, activityError(err)

@@ -5,18 +5,18 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/clinicbook/booking/activities/contract"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/store"
 )
 
 // BookingRuns is what the reconciler asks Temporal about bookings' workflows. The worker
-// provides it (worker.BookingRuns): this package cannot name the booking workflow, whose
-// package imports this one.
+// provides it (worker.BookingRuns), so that this package needs neither a Temporal client nor
+// the workflow package.
 type BookingRuns interface {
 	// Running reports whether the booking's workflow has an open run.
 	Running(ctx context.Context, bookingID string) (bool, error)
@@ -35,54 +35,27 @@ type Reconciler struct {
 	Metrics *ReconcileMetrics
 }
 
-// reconcileParallelism bounds the Temporal calls one page has in flight.
-const reconcileParallelism = 8
-
-// ReconcileCursor is where a page of a reconciler listing starts: after this (time, id).
-type ReconcileCursor struct {
-	At time.Time `json:"at"`
-	ID string    `json:"id"`
-}
-
-func (c *ReconcileCursor) store() store.Cursor {
+// storeCursor is the store's form of a listing's cursor.
+func storeCursor(c *contract.ReconcileCursor) store.Cursor {
 	if c == nil {
 		return store.Cursor{}
 	}
 	return store.Cursor{At: c.At, ID: c.ID}
 }
 
-// ReconcilePage asks for one page of a reconciler listing.
-type ReconcilePage struct {
-	// Now is the run's time; every page of a run uses the same one.
-	Now time.Time `json:"now"`
-	// Grace is how long past its expiry a hold is left to its own workflow.
-	Grace time.Duration    `json:"grace,omitempty"`
-	After *ReconcileCursor `json:"after,omitempty"`
-	Limit int              `json:"limit"`
-}
-
-// ReconcilePageResult says what one page found and did.
-type ReconcilePageResult struct {
-	Checked int `json:"checked"`
-	// Repaired counts the holds expired or the workflows resumed.
-	Repaired int `json:"repaired"`
-	// Failed counts the bookings that could not be checked or repaired; the next run tries
-	// them again.
-	Failed int `json:"failed"`
-	// Next is where the following page starts; nil when this page was the last.
-	Next *ReconcileCursor `json:"next,omitempty"`
-}
+// reconcileParallelism bounds the Temporal calls one page has in flight.
+const reconcileParallelism = 8
 
 // ExpiredByReconciler is the reason the timeline gives for the reconciler's expiries.
 const ExpiredByReconciler = "expired by the reconciler: the hold had lapsed and its workflow was not running"
 
 // ExpireLapsedHolds expires, from one page of holds past their expiry plus the grace, those
 // whose workflow is not running. A hold whose workflow runs is left to it.
-func (r *Reconciler) ExpireLapsedHolds(ctx context.Context, in ReconcilePage) (ReconcilePageResult, error) {
+func (r *Reconciler) ExpireLapsedHolds(ctx context.Context, in contract.ReconcilePage) (contract.ReconcilePageResult, error) {
 	cutoff := in.Now.Add(-in.Grace)
-	holds, err := r.Store.LapsedHolds(ctx, cutoff, in.After.store(), in.Limit)
+	holds, err := r.Store.LapsedHolds(ctx, cutoff, storeCursor(in.After), in.Limit)
 	if err != nil {
-		return ReconcilePageResult{}, err
+		return contract.ReconcilePageResult{}, err
 	}
 	out := r.each(ctx, holds, "expired lapsed hold", func(ctx context.Context, b domain.Booking) (bool, error) {
 		running, err := r.Runs.Running(ctx, b.ID)
@@ -93,7 +66,7 @@ func (r *Reconciler) ExpireLapsedHolds(ctx context.Context, in ReconcilePage) (R
 	})
 	if len(holds) == in.Limit && in.Limit > 0 {
 		last := holds[len(holds)-1]
-		out.Next = &ReconcileCursor{At: *last.HoldExpiresAt, ID: last.ID}
+		out.Next = &contract.ReconcileCursor{At: *last.HoldExpiresAt, ID: last.ID}
 	}
 	r.Metrics.add(out.Checked, out.Repaired, 0, out.Failed)
 	return out, nil
@@ -102,10 +75,10 @@ func (r *Reconciler) ExpireLapsedHolds(ctx context.Context, in ReconcilePage) (R
 // ResumeLiveBookings starts a new run, carrying on from the database, for each booking of one
 // page of live ones (confirmed or checked in, not yet over) whose workflow is not running.
 // A running workflow is never touched.
-func (r *Reconciler) ResumeLiveBookings(ctx context.Context, in ReconcilePage) (ReconcilePageResult, error) {
-	live, err := r.Store.LiveBookings(ctx, in.Now, in.After.store(), in.Limit)
+func (r *Reconciler) ResumeLiveBookings(ctx context.Context, in contract.ReconcilePage) (contract.ReconcilePageResult, error) {
+	live, err := r.Store.LiveBookings(ctx, in.Now, storeCursor(in.After), in.Limit)
 	if err != nil {
-		return ReconcilePageResult{}, err
+		return contract.ReconcilePageResult{}, err
 	}
 	out := r.each(ctx, live, "resumed workflow", func(ctx context.Context, b domain.Booking) (bool, error) {
 		running, err := r.Runs.Running(ctx, b.ID)
@@ -125,7 +98,7 @@ func (r *Reconciler) ResumeLiveBookings(ctx context.Context, in ReconcilePage) (
 	})
 	if len(live) == in.Limit && in.Limit > 0 {
 		last := live[len(live)-1]
-		out.Next = &ReconcileCursor{At: last.End, ID: last.ID}
+		out.Next = &contract.ReconcileCursor{At: last.End, ID: last.ID}
 	}
 	r.Metrics.add(out.Checked, 0, out.Repaired, out.Failed)
 	return out, nil
@@ -133,8 +106,8 @@ func (r *Reconciler) ResumeLiveBookings(ctx context.Context, in ReconcilePage) (
 
 // each runs fix for every booking, a few at a time. A booking that fails is logged and
 // counted, never the end of the page: one bad row must not stall the rest run after run.
-func (r *Reconciler) each(ctx context.Context, bs []domain.Booking, done string, fix func(context.Context, domain.Booking) (bool, error)) ReconcilePageResult {
-	out := ReconcilePageResult{Checked: len(bs)}
+func (r *Reconciler) each(ctx context.Context, bs []domain.Booking, done string, fix func(context.Context, domain.Booking) (bool, error)) contract.ReconcilePageResult {
+	out := contract.ReconcilePageResult{Checked: len(bs)}
 	var mu sync.Mutex
 	var g errgroup.Group
 	g.SetLimit(reconcileParallelism)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clinicbook/booking/activities"
+	"github.com/clinicbook/booking/activities/contract"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/store"
 	"github.com/clinicbook/booking/store/storetest"
@@ -89,7 +90,7 @@ func TestReconcilerExpiresOnlyHoldsWhoseWorkflowIsGone(t *testing.T) {
 	require.NoError(t, err)
 	r := &activities.Reconciler{Store: s, Runs: runs, Metrics: m}
 
-	got, err := r.ExpireLapsedHolds(ctx, activities.ReconcilePage{Now: now, Grace: 30 * time.Second, Limit: 3})
+	got, err := r.ExpireLapsedHolds(ctx, contract.ReconcilePage{Now: now, Grace: 30 * time.Second, Limit: 3})
 	require.NoError(t, err)
 	require.Equal(t, 3, got.Checked)
 	require.Equal(t, 1, got.Repaired)
@@ -101,12 +102,12 @@ func TestReconcilerExpiresOnlyHoldsWhoseWorkflowIsGone(t *testing.T) {
 	require.Equal(t, domain.StatusHeld, status(t, s, "in-grace"))
 
 	// The next page is empty: the hold still in its grace is not listed.
-	got, err = r.ExpireLapsedHolds(ctx, activities.ReconcilePage{Now: now, Grace: 30 * time.Second, After: got.Next, Limit: 3})
+	got, err = r.ExpireLapsedHolds(ctx, contract.ReconcilePage{Now: now, Grace: 30 * time.Second, After: got.Next, Limit: 3})
 	require.NoError(t, err)
-	require.Equal(t, activities.ReconcilePageResult{}, got)
+	require.Equal(t, contract.ReconcilePageResult{}, got)
 
 	// Run again: nothing more to do, and the counts do not grow but for what was checked.
-	got, err = r.ExpireLapsedHolds(ctx, activities.ReconcilePage{Now: now, Grace: 30 * time.Second, Limit: 3})
+	got, err = r.ExpireLapsedHolds(ctx, contract.ReconcilePage{Now: now, Grace: 30 * time.Second, Limit: 3})
 	require.NoError(t, err)
 	require.Equal(t, 0, got.Repaired)
 	require.Equal(t, map[string]float64{"booking_reconciler_checked_total": 5, "booking_reconciler_expired_total": 1,
@@ -140,14 +141,14 @@ func TestReconcilerResumesOnlyLiveBookingsWhoseWorkflowIsGone(t *testing.T) {
 	runs := &fakeRuns{running: map[string]bool{"running": true}}
 	r := &activities.Reconciler{Store: s, Runs: runs}
 
-	got, err := r.ResumeLiveBookings(ctx, activities.ReconcilePage{Now: now, Limit: 200})
+	got, err := r.ResumeLiveBookings(ctx, contract.ReconcilePage{Now: now, Limit: 200})
 	require.NoError(t, err)
-	require.Equal(t, activities.ReconcilePageResult{Checked: 2, Repaired: 1}, got)
+	require.Equal(t, contract.ReconcilePageResult{Checked: 2, Repaired: 1}, got)
 	require.Equal(t, []string{"gone"}, runs.resumed)
 
 	// Once it runs again, the next pass leaves it alone.
-	got, err = r.ResumeLiveBookings(ctx, activities.ReconcilePage{Now: now, Limit: 200})
+	got, err = r.ResumeLiveBookings(ctx, contract.ReconcilePage{Now: now, Limit: 200})
 	require.NoError(t, err)
-	require.Equal(t, activities.ReconcilePageResult{Checked: 2}, got)
+	require.Equal(t, contract.ReconcilePageResult{Checked: 2}, got)
 	require.Equal(t, []string{"gone"}, runs.resumed)
 }

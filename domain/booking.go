@@ -133,6 +133,19 @@ const (
 	ChannelEmail = "email"
 )
 
+// Notification delivery states (Notification.Status). A row is pending when written, sending while a send may be
+// under way (its outcome unknown if the worker dies there), sent once the provider accepted it,
+// then queued/delivered/undelivered as Twilio reports; failed when the provider refused it for
+// good.
+const (
+	NotificationPending   = "pending"
+	NotificationSending   = "sending"
+	NotificationSent      = "sent"
+	NotificationFailed    = "failed"
+	NotificationSkipped   = "skipped"
+	NotificationDelivered = "delivered"
+)
+
 // Notification is one message to a patient on one channel.
 type Notification struct {
 	ID                string    `json:"id"`

@@ -19,6 +19,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/clinicbook/booking/activities"
+	"github.com/clinicbook/booking/activities/contract"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/notify"
 	"github.com/clinicbook/booking/store"
@@ -38,7 +39,7 @@ type faultyHold struct {
 	fail  bool
 }
 
-func (f faultyHold) HoldSlot(ctx context.Context, in activities.HoldInput) (domain.Booking, error) {
+func (f faultyHold) HoldSlot(ctx context.Context, in contract.HoldInput) (domain.Booking, error) {
 	b, err := f.Activities.HoldSlot(ctx, in)
 	if err != nil {
 		return b, err

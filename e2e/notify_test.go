@@ -29,7 +29,6 @@ import (
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/internal/temporaltest"
 	"github.com/clinicbook/booking/notify/notifytest"
-	"github.com/clinicbook/booking/store"
 	"github.com/clinicbook/booking/twiliosandbox"
 )
 
@@ -93,7 +92,7 @@ func TestSMSSentOnceThroughTwilioFailures(t *testing.T) {
 		assert.Len(c, p.smsTo(phone), 1)
 		n, err := p.notification(id, domain.NotifyConfirmation, domain.ChannelSMS)
 		require.NoError(c, err)
-		assert.Equal(c, store.NotificationDelivered, n.Status)
+		assert.Equal(c, domain.NotificationDelivered, n.Status)
 	}, 60*time.Second, 200*time.Millisecond)
 
 	require.Zero(t, p.sandbox.PendingFaults())
@@ -120,7 +119,7 @@ func TestWorkerKilledMidSend(t *testing.T) {
 		require.EventuallyWithT(t, func(c *assert.CollectT) {
 			n, err := p.notification(id, domain.NotifyConfirmation, domain.ChannelSMS)
 			require.NoError(c, err)
-			assert.Contains(c, []string{store.NotificationSent, store.NotificationDelivered}, n.Status)
+			assert.Contains(c, []string{domain.NotificationSent, domain.NotificationDelivered}, n.Status)
 		}, 2*time.Minute, 250*time.Millisecond)
 		n, err := p.notification(id, domain.NotifyConfirmation, domain.ChannelSMS)
 		require.NoError(t, err)
@@ -138,7 +137,7 @@ func TestWorkerKilledMidSend(t *testing.T) {
 			assert.Len(c, p.smsTo(phone), 1)
 			n, err := p.notification(id, domain.NotifyConfirmation, domain.ChannelSMS)
 			require.NoError(c, err)
-			assert.Contains(c, []string{store.NotificationSent, store.NotificationDelivered}, n.Status)
+			assert.Contains(c, []string{domain.NotificationSent, domain.NotificationDelivered}, n.Status)
 		}, 2*time.Minute, 250*time.Millisecond)
 		n, err := p.notification(id, domain.NotifyConfirmation, domain.ChannelSMS)
 		require.NoError(t, err)
@@ -165,10 +164,10 @@ func killWorkerMidSend(t *testing.T, bin string, mode twiliosandbox.FailMode) (p
 		assert.Zero(c, p.sandbox.PendingFaults(), "the SMS request has not reached Twilio yet")
 		sms, err := p.notification(bookingID, domain.NotifyConfirmation, domain.ChannelSMS)
 		require.NoError(c, err)
-		assert.Equal(c, store.NotificationSending, sms.Status)
+		assert.Equal(c, domain.NotificationSending, sms.Status)
 		mail, err := p.notification(bookingID, domain.NotifyConfirmation, domain.ChannelEmail)
 		require.NoError(c, err)
-		assert.Equal(c, store.NotificationSent, mail.Status)
+		assert.Equal(c, domain.NotificationSent, mail.Status)
 		if mode == twiliosandbox.FailAcceptThenTimeout {
 			assert.Len(c, p.smsTo(phone), 1)
 		}
@@ -177,7 +176,7 @@ func killWorkerMidSend(t *testing.T, bin string, mode twiliosandbox.FailMode) (p
 
 	sms, err := p.notification(bookingID, domain.NotifyConfirmation, domain.ChannelSMS)
 	require.NoError(t, err)
-	require.Equal(t, store.NotificationSending, sms.Status, "the killed worker left the send unsettled")
+	require.Equal(t, domain.NotificationSending, sms.Status, "the killed worker left the send unsettled")
 	require.Equal(t, 1, sms.Attempts)
 	p.startWorkerProcess(bin)
 	return p, bookingID, phone, email
@@ -246,7 +245,7 @@ func TestForgedTwilioWebhooksAreRefused(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, resp.StatusCode, "%s", body)
 	n, err = p.notification(held.ID, domain.NotifyConfirmation, domain.ChannelSMS)
 	require.NoError(t, err)
-	require.Equal(t, store.NotificationFailed, n.Status)
+	require.Equal(t, domain.NotificationFailed, n.Status)
 
 	resp, body = postTwilioForm(t, p.url+inboundPath, hooks[1].params, twiliosandbox.Signature(notifytest.AuthToken, p.url+inboundPath, hooks[1].params))
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
@@ -280,7 +279,7 @@ func TestInboundSMSRepliesCancelAndConfirm(t *testing.T) {
 	// the comparisons below are about what the replies change, so let it land first.
 	require.Eventually(t, func() bool {
 		for _, n := range p.dbState(first).Notifications {
-			if n.Channel == domain.ChannelSMS && n.Status != store.NotificationDelivered {
+			if n.Channel == domain.ChannelSMS && n.Status != domain.NotificationDelivered {
 				return false
 			}
 		}
@@ -307,7 +306,7 @@ func TestInboundSMSRepliesCancelAndConfirm(t *testing.T) {
 		for _, ch := range []string{domain.ChannelSMS, domain.ChannelEmail} {
 			n, err := p.notification(first, domain.NotifyCancellation, ch)
 			require.NoError(c, err)
-			assert.Contains(c, []string{store.NotificationSent, store.NotificationDelivered}, n.Status)
+			assert.Contains(c, []string{domain.NotificationSent, domain.NotificationDelivered}, n.Status)
 		}
 	}, 10*time.Second, 100*time.Millisecond)
 

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/clinicbook/booking/activities"
+	"github.com/clinicbook/booking/activities/contract"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/notify"
 	"github.com/clinicbook/booking/store"
@@ -24,7 +25,7 @@ func TestSMSOfUnknownOutcomeIsSettledByTheTextSent(t *testing.T) {
 	const phone = "+15550405001"
 	patientID, _ := p.patient("settle@example.com", phone)
 	id := p.insertConfirmed(patientID, tomorrowAt(9, 0), 30*time.Minute)
-	in := activities.NotifyInput{BookingID: id, Kind: domain.NotifyConfirmation, Channel: domain.ChannelSMS}
+	in := contract.NotifyInput{BookingID: id, Kind: domain.NotifyConfirmation, Channel: domain.ChannelSMS}
 
 	// Twilio takes the message and the answer never comes.
 	require.NoError(t, p.sandbox.Fail(1, twiliosandbox.Fault{Mode: twiliosandbox.FailAcceptThenTimeout, Hold: 200 * time.Millisecond}))
@@ -33,12 +34,12 @@ func TestSMSOfUnknownOutcomeIsSettledByTheTextSent(t *testing.T) {
 	require.Len(t, p.smsTo(phone), 1)
 	n, err := p.notification(id, domain.NotifyConfirmation, domain.ChannelSMS)
 	require.NoError(t, err)
-	require.Equal(t, store.NotificationSending, n.Status)
+	require.Equal(t, domain.NotificationSending, n.Status)
 
 	p.moveTo(id, tomorrowAt(11, 0), 1)
 	res, err := sendOnce(t, p, in)
 	require.NoError(t, err)
-	require.Equal(t, store.NotificationSent, res.Status)
+	require.Equal(t, domain.NotificationSent, res.Status)
 	sent := p.smsTo(phone)
 	require.Len(t, sent, 1, "the confirmation went out twice: %+v", sent)
 	n, err = p.notification(id, domain.NotifyConfirmation, domain.ChannelSMS)
@@ -54,7 +55,7 @@ func TestSMSThatNeverLeftIsSkippedOnceOvertaken(t *testing.T) {
 	const phone = "+15550405002"
 	patientID, _ := p.patient("settle2@example.com", phone)
 	id := p.insertConfirmed(patientID, tomorrowAt(9, 0), 30*time.Minute)
-	in := activities.NotifyInput{BookingID: id, Kind: domain.NotifyConfirmation, Channel: domain.ChannelSMS}
+	in := contract.NotifyInput{BookingID: id, Kind: domain.NotifyConfirmation, Channel: domain.ChannelSMS}
 
 	require.NoError(t, p.sandbox.Fail(1, twiliosandbox.Fault{Mode: twiliosandbox.FailTimeout, Hold: 200 * time.Millisecond}))
 	_, err := sendOnce(t, p, in)
@@ -64,7 +65,7 @@ func TestSMSThatNeverLeftIsSkippedOnceOvertaken(t *testing.T) {
 	p.moveTo(id, tomorrowAt(11, 0), 1)
 	res, err := sendOnce(t, p, in)
 	require.NoError(t, err)
-	require.Equal(t, store.NotificationSkipped, res.Status)
+	require.Equal(t, domain.NotificationSkipped, res.Status)
 	require.Empty(t, p.smsTo(phone))
 }
 
@@ -77,14 +78,14 @@ func (p *platform) moveTo(id string, start time.Time, revision int) {
 
 // sendOnce runs one attempt of the SendNotification activity (no retries) with the
 // platform's senders.
-func sendOnce(t *testing.T, p *platform, in activities.NotifyInput) (activities.NotifyResult, error) {
+func sendOnce(t *testing.T, p *platform, in contract.NotifyInput) (contract.NotifyResult, error) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
 	acts := &activities.Activities{Store: p.st, Now: time.Now, Notifier: activities.Notifier{
 		SMS: notify.NewSMS(p.cfg.Twilio, ""), Email: notify.NewMailer(p.cfg.SMTP)}}
 	env.RegisterActivity(acts)
-	var res activities.NotifyResult
+	var res contract.NotifyResult
 	v, err := env.ExecuteActivity(acts.SendNotification, in)
 	if err != nil {
 		return res, err

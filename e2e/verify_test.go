@@ -21,7 +21,6 @@ import (
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/notify"
 	"github.com/clinicbook/booking/notify/notifytest"
-	"github.com/clinicbook/booking/store"
 	"github.com/clinicbook/booking/twiliosandbox"
 )
 
@@ -101,13 +100,13 @@ func (p *platform) requireVerificationRequired(token string, body map[string]any
 // is in, so that a snapshot of the booking stays put unless something acts on it.
 func (p *platform) settled(bookingID string, n int) dbState {
 	p.t.Helper()
-	final := map[string]bool{store.NotificationSkipped: true, store.NotificationFailed: true, store.NotificationDelivered: true}
+	final := map[string]bool{domain.NotificationSkipped: true, domain.NotificationFailed: true, domain.NotificationDelivered: true}
 	require.EventuallyWithT(p.t, func(c *assert.CollectT) {
 		ns, err := p.st.ListNotifications(context.Background(), bookingID)
 		require.NoError(c, err)
 		assert.Len(c, ns, n)
 		for _, x := range ns {
-			done := final[x.Status] || (x.Channel == domain.ChannelEmail && x.Status == store.NotificationSent)
+			done := final[x.Status] || (x.Channel == domain.ChannelEmail && x.Status == domain.NotificationSent)
 			assert.True(c, done, "%s %s is %s", x.Kind, x.Channel, x.Status)
 		}
 	}, 20*time.Second, 100*time.Millisecond)
@@ -257,10 +256,10 @@ func TestMessagesGoOnlyToVerifiedChannels(t *testing.T) {
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		n, err := p.notification(id, domain.NotifyConfirmation, domain.ChannelEmail)
 		require.NoError(c, err)
-		assert.Equal(c, store.NotificationSent, n.Status)
+		assert.Equal(c, domain.NotificationSent, n.Status)
 		n, err = p.notification(id, domain.NotifyConfirmation, domain.ChannelSMS)
 		require.NoError(c, err)
-		assert.Equal(c, store.NotificationSkipped, n.Status)
+		assert.Equal(c, domain.NotificationSkipped, n.Status)
 		assert.Contains(c, n.Error, "not verified")
 	}, 20*time.Second, 100*time.Millisecond)
 	mail, err := listMail(p.mailAPI, email)

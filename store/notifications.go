@@ -10,19 +10,6 @@ import (
 	"github.com/clinicbook/booking/domain"
 )
 
-// Notification delivery states. A row is pending when written, sending while a send may be
-// under way (its outcome unknown if the worker dies there), sent once the provider accepted it,
-// then queued/delivered/undelivered as Twilio reports; failed when the provider refused it for
-// good.
-const (
-	NotificationPending   = "pending"
-	NotificationSending   = "sending"
-	NotificationSent      = "sent"
-	NotificationFailed    = "failed"
-	NotificationSkipped   = "skipped"
-	NotificationDelivered = "delivered"
-)
-
 const notificationColumns = `id, booking_id, kind, variant, channel, revision, recipient, status,
 	coalesce(provider_message_id, ''), error, attempts, created_at, updated_at`
 

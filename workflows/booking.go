@@ -10,12 +10,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/clinicbook/booking/activities"
+	"github.com/clinicbook/booking/activities/contract"
 	"github.com/clinicbook/booking/domain"
 )
-
-// a is only used for its method references: the worker registers the real *Activities.
-var a *activities.Activities
 
 // BookingWorkflow is one booking's whole life: hold, confirm or expire, remind, check in or
 // no-show, complete; cancel and reschedule at any point before the start.
@@ -96,7 +93,7 @@ func (s *booking) awaitHold(ctx workflow.Context) (bool, error) {
 		// The hold failed rather than being refused (the database away for the whole retry
 		// budget, or its answer lost after the insert committed): a row may exist, so expire
 		// it. Expiring is safe to repeat and harmless when nothing was written.
-		_ = s.setDurableStatus(dctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired})
+		_ = s.setDurableStatus(dctx, contract.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired})
 	}
 	_ = workflow.Await(dctx, func() bool { return workflow.AllHandlersFinished(dctx) })
 	return true, nil
@@ -189,7 +186,7 @@ func (s *booking) hold(ctx workflow.Context) (domain.Booking, error) {
 	s.holdStarted = true
 	expires := workflow.Now(ctx).Add(s.in.Policy.HoldTTL)
 	var held domain.Booking
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), a.HoldSlot, activities.HoldInput{
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), contract.HoldSlot, contract.HoldInput{
 		BookingID: s.in.BookingID, ProviderID: s.in.ProviderID, ServiceID: s.in.ServiceID,
 		PatientID: s.in.PatientID, Start: s.in.Start, Notes: s.in.Notes, ExpiresAt: expires,
 		MaxActive: s.in.Policy.MaxActiveBookings,
@@ -236,7 +233,7 @@ func (s *booking) confirm(ctx workflow.Context) (domain.Booking, error) {
 	if err := s.validateConfirm(ctx); err != nil {
 		return domain.Booking{}, err
 	}
-	if err := s.setStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusConfirmed}); err != nil {
+	if err := s.setStatus(ctx, contract.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusConfirmed}); err != nil {
 		return domain.Booking{}, err
 	}
 	s.compensations = append(s.compensations, compDropReminders)
@@ -291,7 +288,7 @@ func (s *booking) cancel(ctx workflow.Context, req CancelRequest) error {
 		case compDropReminders:
 			s.dropReminders(ctx)
 		case compReleaseSlot:
-			if err := s.setDurableStatus(ctx, activities.StatusInput{
+			if err := s.setDurableStatus(ctx, contract.StatusInput{
 				From: []domain.Status{domain.StatusHeld, domain.StatusConfirmed}, To: domain.StatusCancelled,
 				Reason: req.Reason, ReasonCode: req.ReasonCode, LateCancel: late, By: req.By,
 			}); err != nil {
@@ -342,7 +339,7 @@ func (s *booking) reschedule(ctx workflow.Context, req RescheduleRequest) (domai
 	}
 	old := s.booking.Start
 	var moved domain.Booking
-	err := workflow.ExecuteLocalActivity(localCtx(ctx), a.MoveBooking, activities.MoveInput{
+	err := workflow.ExecuteLocalActivity(localCtx(ctx), contract.MoveBooking, contract.MoveInput{
 		BookingID: s.in.BookingID, Start: req.Start, Revision: s.booking.Revision + 1, By: req.By,
 	}).Get(ctx, &moved)
 	if err != nil {
@@ -389,7 +386,7 @@ func (s *booking) checkIn(ctx workflow.Context, req CheckInRequest) (domain.Book
 	if err := s.validateCheckIn(ctx, req); err != nil {
 		return domain.Booking{}, err
 	}
-	if err := s.setStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusConfirmed}, To: domain.StatusCheckedIn, By: req.By}); err != nil {
+	if err := s.setStatus(ctx, contract.StatusInput{From: []domain.Status{domain.StatusConfirmed}, To: domain.StatusCheckedIn, By: req.By}); err != nil {
 		return domain.Booking{}, err
 	}
 	s.dropReminders(ctx)
@@ -473,7 +470,7 @@ func (s *booking) next() (time.Time, func(workflow.Context) error) {
 }
 
 func (s *booking) expire(ctx workflow.Context) error {
-	if err := s.setDurableStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired}); err != nil {
+	if err := s.setDurableStatus(ctx, contract.StatusInput{From: []domain.Status{domain.StatusHeld}, To: domain.StatusExpired}); err != nil {
 		return err
 	}
 	s.compensations = nil // expiring released the slot
@@ -482,7 +479,7 @@ func (s *booking) expire(ctx workflow.Context) error {
 }
 
 func (s *booking) noShow(ctx workflow.Context) error {
-	if err := s.setDurableStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusConfirmed}, To: domain.StatusNoShow}); err != nil {
+	if err := s.setDurableStatus(ctx, contract.StatusInput{From: []domain.Status{domain.StatusConfirmed}, To: domain.StatusNoShow}); err != nil {
 		return err
 	}
 	s.compensations = nil
@@ -492,7 +489,7 @@ func (s *booking) noShow(ctx workflow.Context) error {
 
 func (s *booking) complete(ctx workflow.Context) error {
 	s.compensations = nil
-	return s.setDurableStatus(ctx, activities.StatusInput{From: []domain.Status{domain.StatusCheckedIn}, To: domain.StatusCompleted})
+	return s.setDurableStatus(ctx, contract.StatusInput{From: []domain.Status{domain.StatusCheckedIn}, To: domain.StatusCompleted})
 }
 
 // Reminder states.
@@ -558,13 +555,13 @@ func (s *booking) remind(ctx workflow.Context, i int) error {
 
 // setStatus writes a status change a caller is waiting for (a local activity, retried
 // briefly) and makes it visible: state, search attributes, timeline.
-func (s *booking) setStatus(ctx workflow.Context, in activities.StatusInput) error {
+func (s *booking) setStatus(ctx workflow.Context, in contract.StatusInput) error {
 	return s.writeStatus(ctx, in, false)
 }
 
 // setDurableStatus writes a status change nobody waits for but that must happen, such as an
 // expiry or a release of the slot: it retries until the database takes it.
-func (s *booking) setDurableStatus(ctx workflow.Context, in activities.StatusInput) error {
+func (s *booking) setDurableStatus(ctx workflow.Context, in contract.StatusInput) error {
 	return s.writeStatus(ctx, in, true)
 }
 
@@ -589,15 +586,15 @@ const (
 	versionCatchUp = 1
 )
 
-func (s *booking) writeStatus(ctx workflow.Context, in activities.StatusInput, durable bool) error {
+func (s *booking) writeStatus(ctx workflow.Context, in contract.StatusInput, durable bool) error {
 	in.BookingID = s.in.BookingID
 	in.EventKey = fmt.Sprintf("status:%s:%d", in.To, s.booking.Revision)
 	var b domain.Booking
 	var err error
 	if durable && workflow.GetVersion(ctx, changeDurableStatus, workflow.DefaultVersion, versionDurableStatus) == versionDurableStatus {
-		err = workflow.ExecuteActivity(durableCtx(ctx), a.SetStatus, in).Get(ctx, &b)
+		err = workflow.ExecuteActivity(durableCtx(ctx), contract.SetStatus, in).Get(ctx, &b)
 	} else {
-		err = workflow.ExecuteLocalActivity(localCtx(ctx), a.SetStatus, in).Get(ctx, &b)
+		err = workflow.ExecuteLocalActivity(localCtx(ctx), contract.SetStatus, in).Get(ctx, &b)
 	}
 	if err != nil {
 		err = updateError(err)
@@ -627,7 +624,7 @@ func (s *booking) writeStatus(ctx workflow.Context, in activities.StatusInput, d
 // workflow cannot go on without knowing where the booking stands.
 func (s *booking) reread(ctx workflow.Context) (domain.Booking, error) {
 	var b domain.Booking
-	err := workflow.ExecuteActivity(durableCtx(ctx), a.LoadBooking, s.in.BookingID).Get(ctx, &b)
+	err := workflow.ExecuteActivity(durableCtx(ctx), contract.LoadBooking, s.in.BookingID).Get(ctx, &b)
 	return b, err
 }
 
@@ -703,7 +700,7 @@ func (s *booking) recordEvent(ctx workflow.Context, key, typ string, detail map[
 	s.sending++
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { s.sending-- }()
-		err := workflow.ExecuteLocalActivity(localCtx(ctx), a.RecordEvent, activities.EventInput{
+		err := workflow.ExecuteLocalActivity(localCtx(ctx), contract.RecordEvent, contract.EventInput{
 			BookingID: s.in.BookingID, Key: key, Type: typ, At: workflow.Now(ctx), Detail: detail,
 		}).Get(ctx, nil)
 		if err != nil {
@@ -729,13 +726,13 @@ func (s *booking) notifyThen(ctx workflow.Context, kind, variant string, oldStar
 	channels := []string{domain.ChannelSMS, domain.ChannelEmail}
 	pending, sent := len(channels), false
 	for _, ch := range channels {
-		in := activities.NotifyInput{BookingID: s.in.BookingID, Kind: kind, Variant: variant, Channel: ch,
+		in := contract.NotifyInput{BookingID: s.in.BookingID, Kind: kind, Variant: variant, Channel: ch,
 			Revision: s.booking.Revision, OldStart: oldStart}
 		s.sending++
 		workflow.Go(ctx, func(ctx workflow.Context) {
 			defer func() { s.sending-- }()
-			var res activities.NotifyResult
-			err := workflow.ExecuteActivity(notifyCtx(ctx), a.SendNotification, in).Get(ctx, &res)
+			var res contract.NotifyResult
+			err := workflow.ExecuteActivity(notifyCtx(ctx), contract.SendNotification, in).Get(ctx, &res)
 			if err == nil && res.Sent() {
 				sent = true
 			}

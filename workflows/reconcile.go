@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/clinicbook/booking/activities"
+	"github.com/clinicbook/booking/activities/contract"
 )
 
 // The reconciler, as admins see it in the Web UI: a Temporal Schedule that starts
@@ -28,9 +28,6 @@ const (
 // reconcileAttempts bounds the tries of a reconciler step: 1+2+4+8+10+10+10 s apart, about
 // 45 s in all.
 const reconcileAttempts = 8
-
-// rec is only used for its method references: the worker registers the real *Reconciler.
-var rec *activities.Reconciler
 
 // ReconcileInput tunes a reconciler run; the zero value is the defaults.
 type ReconcileInput struct {
@@ -52,8 +49,8 @@ type ReconcileResult struct {
 	Failed  int `json:"failed"`
 	// HeldCursor and LiveCursor are where the listings stopped when MaxPages ran out; nil
 	// when the run reached the end.
-	HeldCursor *activities.ReconcileCursor `json:"held_cursor,omitempty"`
-	LiveCursor *activities.ReconcileCursor `json:"live_cursor,omitempty"`
+	HeldCursor *contract.ReconcileCursor `json:"held_cursor,omitempty"`
+	LiveCursor *contract.ReconcileCursor `json:"live_cursor,omitempty"`
 }
 
 // ReconcileWorkflow repairs what the bookings' own workflows cannot, because they are gone:
@@ -89,12 +86,12 @@ func ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) (ReconcileResult
 	var out ReconcileResult
 	var errs []error
 
-	held, err := walk(ctx, rec.ExpireLapsedHolds, activities.ReconcilePage{Now: now, Grace: in.HoldGrace, After: last.HeldCursor, Limit: in.PageSize}, in.MaxPages)
+	held, err := walk(ctx, contract.ExpireLapsedHolds, contract.ReconcilePage{Now: now, Grace: in.HoldGrace, After: last.HeldCursor, Limit: in.PageSize}, in.MaxPages)
 	out.Checked, out.Expired, out.Failed, out.HeldCursor = held.Checked, held.Repaired, held.Failed, held.Next
 	if err != nil {
 		errs = append(errs, fmt.Errorf("expire lapsed holds: %w", err))
 	}
-	live, err := walk(ctx, rec.ResumeLiveBookings, activities.ReconcilePage{Now: now, After: last.LiveCursor, Limit: in.PageSize}, in.MaxPages)
+	live, err := walk(ctx, contract.ResumeLiveBookings, contract.ReconcilePage{Now: now, After: last.LiveCursor, Limit: in.PageSize}, in.MaxPages)
 	out.Checked += live.Checked
 	out.Resumed, out.LiveCursor = live.Repaired, live.Next
 	out.Failed += live.Failed
@@ -109,11 +106,11 @@ func ReconcileWorkflow(ctx workflow.Context, in ReconcileInput) (ReconcileResult
 
 // walk reads up to maxPages pages of one listing from page.After on, adding up what they
 // did. Next in its answer is where it stopped, nil when it reached the end.
-func walk(ctx workflow.Context, activity any, page activities.ReconcilePage, maxPages int) (activities.ReconcilePageResult, error) {
-	var sum activities.ReconcilePageResult
+func walk(ctx workflow.Context, activity string, page contract.ReconcilePage, maxPages int) (contract.ReconcilePageResult, error) {
+	var sum contract.ReconcilePageResult
 	sum.Next = page.After
 	for range maxPages {
-		var got activities.ReconcilePageResult
+		var got contract.ReconcilePageResult
 		if err := workflow.ExecuteActivity(ctx, activity, page).Get(ctx, &got); err != nil {
 			return sum, err
 		}

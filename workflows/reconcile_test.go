@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/clinicbook/booking/activities"
+	"github.com/clinicbook/booking/activities/contract"
 	bookingworker "github.com/clinicbook/booking/worker"
 	"github.com/clinicbook/booking/workflows"
 )
@@ -27,8 +28,8 @@ func reconcileEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 }
 
 // pages answers a listing's pages in turn, recording where each was asked to start.
-func pages(starts *[]*activities.ReconcileCursor, results ...activities.ReconcilePageResult) func(context.Context, activities.ReconcilePage) (activities.ReconcilePageResult, error) {
-	return func(_ context.Context, in activities.ReconcilePage) (activities.ReconcilePageResult, error) {
+func pages(starts *[]*contract.ReconcileCursor, results ...contract.ReconcilePageResult) func(context.Context, contract.ReconcilePage) (contract.ReconcilePageResult, error) {
+	return func(_ context.Context, in contract.ReconcilePage) (contract.ReconcilePageResult, error) {
 		*starts = append(*starts, in.After)
 		r := results[0]
 		results = results[1:]
@@ -36,19 +37,19 @@ func pages(starts *[]*activities.ReconcileCursor, results ...activities.Reconcil
 	}
 }
 
-func cursor(id string) *activities.ReconcileCursor {
-	return &activities.ReconcileCursor{At: time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC), ID: id}
+func cursor(id string) *contract.ReconcileCursor {
+	return &contract.ReconcileCursor{At: time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC), ID: id}
 }
 
 func TestReconcileWorkflowWalksEveryPage(t *testing.T) {
 	env := reconcileEnv(t)
-	var held, live []*activities.ReconcileCursor
+	var held, live []*contract.ReconcileCursor
 	env.OnActivity("ExpireLapsedHolds", mock.Anything, mock.Anything).Return(pages(&held,
-		activities.ReconcilePageResult{Checked: 200, Repaired: 3, Next: cursor("h200")},
-		activities.ReconcilePageResult{Checked: 5, Repaired: 1, Failed: 1},
+		contract.ReconcilePageResult{Checked: 200, Repaired: 3, Next: cursor("h200")},
+		contract.ReconcilePageResult{Checked: 5, Repaired: 1, Failed: 1},
 	))
 	env.OnActivity("ResumeLiveBookings", mock.Anything, mock.Anything).Return(pages(&live,
-		activities.ReconcilePageResult{Checked: 7, Repaired: 2},
+		contract.ReconcilePageResult{Checked: 7, Repaired: 2},
 	))
 
 	env.ExecuteWorkflow(workflows.ReconcileWorkflow, workflows.ReconcileInput{})
@@ -57,20 +58,20 @@ func TestReconcileWorkflowWalksEveryPage(t *testing.T) {
 	var res workflows.ReconcileResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, workflows.ReconcileResult{Checked: 212, Expired: 4, Resumed: 2, Failed: 1}, res)
-	require.Equal(t, []*activities.ReconcileCursor{nil, cursor("h200")}, held)
-	require.Equal(t, []*activities.ReconcileCursor{nil}, live)
+	require.Equal(t, []*contract.ReconcileCursor{nil, cursor("h200")}, held)
+	require.Equal(t, []*contract.ReconcileCursor{nil}, live)
 }
 
 // A run reads at most MaxPages pages of a listing; the next run starts where it stopped.
 func TestReconcileWorkflowCarriesOnWhereTheLastRunStopped(t *testing.T) {
 	env := reconcileEnv(t)
-	var held, live []*activities.ReconcileCursor
+	var held, live []*contract.ReconcileCursor
 	env.OnActivity("ExpireLapsedHolds", mock.Anything, mock.Anything).Return(pages(&held,
-		activities.ReconcilePageResult{Checked: 1},
+		contract.ReconcilePageResult{Checked: 1},
 	))
 	env.OnActivity("ResumeLiveBookings", mock.Anything, mock.Anything).Return(pages(&live,
-		activities.ReconcilePageResult{Checked: 1, Next: cursor("l2")},
-		activities.ReconcilePageResult{Checked: 1, Next: cursor("l3")},
+		contract.ReconcilePageResult{Checked: 1, Next: cursor("l2")},
+		contract.ReconcilePageResult{Checked: 1, Next: cursor("l3")},
 	))
 	env.SetLastCompletionResult(workflows.ReconcileResult{HeldCursor: cursor("h1")})
 
@@ -78,8 +79,8 @@ func TestReconcileWorkflowCarriesOnWhereTheLastRunStopped(t *testing.T) {
 	require.NoError(t, env.GetWorkflowError())
 	var res workflows.ReconcileResult
 	require.NoError(t, env.GetWorkflowResult(&res))
-	require.Equal(t, []*activities.ReconcileCursor{cursor("h1")}, held)
-	require.Equal(t, []*activities.ReconcileCursor{nil, cursor("l2")}, live)
+	require.Equal(t, []*contract.ReconcileCursor{cursor("h1")}, held)
+	require.Equal(t, []*contract.ReconcileCursor{nil, cursor("l2")}, live)
 	require.Nil(t, res.HeldCursor, "the held listing reached its end")
 	require.Equal(t, cursor("l3"), res.LiveCursor)
 }
@@ -88,10 +89,10 @@ func TestReconcileWorkflowCarriesOnWhereTheLastRunStopped(t *testing.T) {
 // schedule's next run tries again.
 func TestReconcileWorkflowRunsBothListingsWhenOneFails(t *testing.T) {
 	env := reconcileEnv(t)
-	env.OnActivity("ExpireLapsedHolds", mock.Anything, mock.Anything).Return(activities.ReconcilePageResult{}, errors.New("database away"))
-	var live []*activities.ReconcileCursor
+	env.OnActivity("ExpireLapsedHolds", mock.Anything, mock.Anything).Return(contract.ReconcilePageResult{}, errors.New("database away"))
+	var live []*contract.ReconcileCursor
 	env.OnActivity("ResumeLiveBookings", mock.Anything, mock.Anything).Return(pages(&live,
-		activities.ReconcilePageResult{Checked: 2, Repaired: 1},
+		contract.ReconcilePageResult{Checked: 2, Repaired: 1},
 	))
 
 	env.ExecuteWorkflow(workflows.ReconcileWorkflow, workflows.ReconcileInput{})
@@ -103,10 +104,10 @@ func TestReconcileWorkflowRunsBothListingsWhenOneFails(t *testing.T) {
 // A database away for a few seconds (a restart) is waited out: the run completes.
 func TestReconcileWorkflowWaitsOutAShortOutage(t *testing.T) {
 	env := reconcileEnv(t)
-	var held, live []*activities.ReconcileCursor
-	env.OnActivity("ExpireLapsedHolds", mock.Anything, mock.Anything).Return(activities.ReconcilePageResult{}, errors.New("database away")).Times(4)
-	env.OnActivity("ExpireLapsedHolds", mock.Anything, mock.Anything).Return(pages(&held, activities.ReconcilePageResult{Checked: 1}))
-	env.OnActivity("ResumeLiveBookings", mock.Anything, mock.Anything).Return(pages(&live, activities.ReconcilePageResult{Checked: 2}))
+	var held, live []*contract.ReconcileCursor
+	env.OnActivity("ExpireLapsedHolds", mock.Anything, mock.Anything).Return(contract.ReconcilePageResult{}, errors.New("database away")).Times(4)
+	env.OnActivity("ExpireLapsedHolds", mock.Anything, mock.Anything).Return(pages(&held, contract.ReconcilePageResult{Checked: 1}))
+	env.OnActivity("ResumeLiveBookings", mock.Anything, mock.Anything).Return(pages(&live, contract.ReconcilePageResult{Checked: 2}))
 
 	env.ExecuteWorkflow(workflows.ReconcileWorkflow, workflows.ReconcileInput{})
 	require.NoError(t, env.GetWorkflowError())
