@@ -67,7 +67,8 @@ bench: tools
 
 # Faults under load, then an audit of the invariants (README, Reliability): a stack of its own
 # on free ports and a temporary directory, under 15 minutes. CHAOS_FLAGS=-short is the version
-# `make test` runs; -seed N repeats a run's choices.
+# `make test` runs; -seed N repeats a run's choices; CHAOS_FLAGS='-temporal server' runs it on the
+# full Temporal server on the stack's PostgreSQL (scripts/temporal-server.sh) instead of the dev server.
 .PHONY: chaos
 chaos: tools build
 	$(GO) run ./cmd/chaos $(CHAOS_FLAGS)

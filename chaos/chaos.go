@@ -1,10 +1,10 @@
 // Package chaos is `make chaos`: it starts a whole platform of its own (a private PostgreSQL,
-// the Temporal dev server, Mailpit, the Twilio sandbox, the worker and the API as child
-// processes, in a temporary directory on free ports), drives a steady mixed load over HTTP,
-// injects faults one after another with recovery between them (processes killed, Temporal and
-// PostgreSQL restarted, Twilio and SMTP failing for a while, every worker down while timers
-// fall due), waits for the platform to come to rest, and audits the invariants the platform
-// promises from PostgreSQL, Temporal and the sandboxes.
+// the Temporal dev server or the full server on that PostgreSQL, Mailpit, the Twilio sandbox,
+// the worker and the API as child processes, in a temporary directory on free ports), drives a
+// steady mixed load over HTTP, injects faults one after another with recovery between them
+// (processes killed, Temporal and PostgreSQL restarted, Twilio and SMTP failing for a while,
+// every worker down while timers fall due), waits for the platform to come to rest, and audits
+// the invariants the platform promises from PostgreSQL, Temporal and the sandboxes.
 package chaos
 
 import (
@@ -80,6 +80,9 @@ type Options struct {
 	Seed    uint64
 	// Keep leaves the data directory (databases, logs) in place.
 	Keep bool
+	// Temporal is the engine: TemporalDev (the default) or TemporalServer, the full server on
+	// the stack's PostgreSQL.
+	Temporal string
 	// Out receives the report lines; Log the progress lines (nil: Out).
 	Out, Log io.Writer
 }
@@ -147,7 +150,10 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		return nil, err
 	}
 	rep = &Report{Dir: dir}
-	st := &Stack{Root: opts.Root, Dir: dir, Timing: DefaultTiming, Logf: logf}
+	if opts.Temporal == "" {
+		opts.Temporal = TemporalDev
+	}
+	st := &Stack{Root: opts.Root, Dir: dir, Timing: DefaultTiming, Logf: logf, Temporal: opts.Temporal}
 	defer func() {
 		keep := opts.Keep
 		if (err != nil && ctx.Err() == nil) || (rep != nil && rep.Failed > 0) {
@@ -160,7 +166,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 			logf("data and logs kept in %s", dir)
 		}
 	}()
-	logf("profile %s, seed %d, data in %s", p.Name, opts.Seed, dir)
+	logf("profile %s, Temporal %s, seed %d, data in %s", p.Name, opts.Temporal, opts.Seed, dir)
 	if err := st.Start(ctx); err != nil {
 		return rep, fmt.Errorf("start the stack: %w", err)
 	}
@@ -364,7 +370,8 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 			line("      %s", v)
 		}
 	}
-	line("%d passed, %d failed (%s profile, seed %d, %v)", rep.Passed, rep.Failed, p.Name, opts.Seed, time.Since(started).Round(time.Second))
+	line("%d passed, %d failed (%s profile, Temporal %s, seed %d, %v)", rep.Passed, rep.Failed, p.Name, opts.Temporal, opts.Seed,
+		time.Since(started).Round(time.Second))
 	return rep, nil
 }
 

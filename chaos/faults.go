@@ -77,11 +77,17 @@ func (in *injector) faults() map[string]fault {
 		"temporal-restart": {"temporal-restart", p.OutageDown + 25*time.Second, func(ctx context.Context) FaultResult {
 			r := in.restartProcess(ctx, "temporal-restart", true, in.st.StopTemporal, in.st.StartTemporal, p.OutageDown)
 			r.Detail = "Temporal dev server stopped and started on its state file"
+			if in.st.Temporal == TemporalServer {
+				r.Detail = "Temporal server stopped and started on its PostgreSQL databases"
+			}
 			return r
 		}},
 		"postgres-restart": {"postgres-restart", p.OutageDown + 10*time.Second, func(ctx context.Context) FaultResult {
 			r := in.restartProcess(ctx, "postgres-restart", true, in.st.StopPostgres, in.st.StartPostgres, p.OutageDown)
 			r.Detail = "private PostgreSQL stopped in immediate mode (crash recovery) and started"
+			if in.st.Temporal == TemporalServer {
+				r.Detail += "; Temporal's persistence with it"
+			}
 			return r
 		}},
 		"sms-outage": {"sms-outage", 3*p.SMSWindow + 2*time.Second, func(ctx context.Context) FaultResult {

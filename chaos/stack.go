@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -38,15 +40,26 @@ var DefaultTiming = Timing{
 	ReconcileInterval: 10 * time.Second,
 }
 
+// The Temporal engines a stack can run.
+const (
+	// TemporalDev is the Temporal dev server with its state in a file, as `make dev` runs it.
+	TemporalDev = "dev"
+	// TemporalServer is the full Temporal server on the stack's PostgreSQL (databases temporal
+	// and temporal_visibility), as `TEMPORAL=server make dev` runs it: scripts/temporal-server.sh.
+	TemporalServer = "server"
+)
+
 // Stack is a whole platform started as `make dev` starts it, but in a data directory and on
-// ports of its own: a private PostgreSQL cluster, the Temporal dev server with its state in a
-// file, Mailpit, the Twilio sandbox, the worker and the API, each a child process that can be
-// killed and started again.
+// ports of its own: a private PostgreSQL cluster, Temporal (the dev server with its state in a
+// file, or the full server on that cluster), Mailpit, the Twilio sandbox, the worker and the
+// API, each a child process that can be killed and started again.
 type Stack struct {
 	Root   string // the repository: ./bin holds the binaries
 	Dir    string // data directory: databases, logs
 	Timing Timing
 	Logf   func(format string, args ...any)
+	// Temporal is the engine: TemporalDev (or "") or TemporalServer.
+	Temporal string
 
 	pgPort, temporalPort, temporalUIPort, smtpPort, mailUIPort, sandboxPort int
 	apiPort, opsPort, workerPort                                            int
@@ -114,6 +127,12 @@ func (s *Stack) logPath(name string) string { return filepath.Join(s.Dir, "logs"
 
 // Start brings the whole stack up. On an error the caller still calls Close.
 func (s *Stack) Start(ctx context.Context) error {
+	switch s.Temporal {
+	case "", TemporalDev, TemporalServer:
+	default:
+		return fmt.Errorf("unknown Temporal engine %q: want %s or %s", s.Temporal, TemporalDev, TemporalServer)
+	}
+	server := s.Temporal == TemporalServer
 	for _, bin := range []string{"booking", "twilio-sandbox", "temporal", "mailpit"} {
 		if _, err := os.Stat(filepath.Join(s.Root, "bin", bin)); err != nil {
 			return fmt.Errorf("bin/%s is missing: run `make tools build` (make chaos and make test do)", bin)
@@ -126,13 +145,40 @@ func (s *Stack) Start(ctx context.Context) error {
 	if err := os.Chmod(s.Dir, 0o755); err != nil {
 		return err
 	}
-	for _, p := range []*int{&s.pgPort, &s.temporalPort, &s.temporalUIPort, &s.smtpPort, &s.mailUIPort, &s.sandboxPort,
-		&s.apiPort, &s.opsPort, &s.workerPort} {
-		port, err := freePort()
+	if server {
+		// As `make dev` does, the first time: the server and its schema tool into ./bin.
+		if err := s.installTemporalServer(); err != nil {
+			return err
+		}
+	}
+	ports := []*int{&s.pgPort, &s.temporalPort, &s.temporalUIPort, &s.smtpPort, &s.mailUIPort, &s.sandboxPort,
+		&s.apiPort, &s.opsPort, &s.workerPort}
+	// The full server listens on ports around its frontend's (temporal-server.sh moves them
+	// all with it): that block is chosen first, and nothing else is put in it.
+	taken := map[int]bool{}
+	if server {
+		port, err := serverPortBlock()
 		if err != nil {
 			return err
 		}
-		*p = port
+		s.temporalPort = port
+		for _, off := range serverPortOffsets {
+			taken[port+off] = true
+		}
+		ports = slices.DeleteFunc(ports, func(p *int) bool { return p == &s.temporalPort })
+	}
+	for _, p := range ports {
+		for {
+			port, err := freePort()
+			if err != nil {
+				return err
+			}
+			if !taken[port] {
+				taken[port] = true
+				*p = port
+				break
+			}
+		}
 	}
 	if s.AdminEmail == "" {
 		s.AdminEmail, s.AdminPassword = "admin@chaos.test", "chaos-admin-pass-1"
@@ -146,17 +192,25 @@ func (s *Stack) Start(ctx context.Context) error {
 		return err
 	}
 	bin := func(name string) string { return filepath.Join(s.Root, "bin", name) }
-	s.temporal = s.add(&proc{name: "temporal", path: bin("temporal"), env: baseEnv(), args: []string{
-		"server", "start-dev",
-		"--db-filename", filepath.Join(s.Dir, "temporal.db"), "--ip", "127.0.0.1",
-		"--port", strconv.Itoa(s.temporalPort), "--ui-port", strconv.Itoa(s.temporalUIPort), "--namespace", "default",
-		"--ui-codec-endpoint", s.APIURL() + "/codec",
-		"--search-attribute", "BookingStatus=Keyword", "--search-attribute", "ProviderId=Keyword",
-		"--search-attribute", "PatientId=Keyword", "--search-attribute", "AppointmentStart=Datetime",
-		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
-		"--log-level", "warn",
-	}})
+	if server {
+		// temporal-server.sh run: creates and migrates the databases temporal and
+		// temporal_visibility on the private cluster (when absent), writes the configuration
+		// under the data directory and execs the server, so the process is the server's.
+		s.logf("starting the Temporal server on the private PostgreSQL (scripts/temporal-server.sh run, port %d)", s.temporalPort)
+		s.temporal = s.add(&proc{name: "temporal", path: s.temporalScript(), args: []string{"run"}, env: s.temporalServerEnv()})
+	} else {
+		s.temporal = s.add(&proc{name: "temporal", path: bin("temporal"), env: baseEnv(), args: []string{
+			"server", "start-dev",
+			"--db-filename", filepath.Join(s.Dir, "temporal.db"), "--ip", "127.0.0.1",
+			"--port", strconv.Itoa(s.temporalPort), "--ui-port", strconv.Itoa(s.temporalUIPort), "--namespace", "default",
+			"--ui-codec-endpoint", s.APIURL() + "/codec",
+			"--search-attribute", "BookingStatus=Keyword", "--search-attribute", "ProviderId=Keyword",
+			"--search-attribute", "PatientId=Keyword", "--search-attribute", "AppointmentStart=Datetime",
+			"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+			"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+			"--log-level", "warn",
+		}})
+	}
 	s.mailpit = s.add(&proc{name: "mailpit", path: bin("mailpit"), env: baseEnv(), args: []string{
 		"--listen", fmt.Sprintf("127.0.0.1:%d", s.mailUIPort), "--smtp", fmt.Sprintf("127.0.0.1:%d", s.smtpPort),
 		"--database", filepath.Join(s.Dir, "mailpit.db"),
@@ -178,6 +232,12 @@ func (s *Stack) Start(ctx context.Context) error {
 	}
 	if err := s.waitTemporal(ctx); err != nil {
 		return err
+	}
+	if server {
+		s.logf("registering the namespace and search attributes (scripts/temporal-server.sh register)")
+		if _, err := runOnce(s.logPath("temporal-register"), nil, s.temporalServerEnv(), s.temporalScript(), "register"); err != nil {
+			return err
+		}
 	}
 	if err := s.waitMailpit(ctx); err != nil {
 		return err
@@ -215,6 +275,78 @@ func baseEnv() []string {
 	return env
 }
 
+// serverPortOffsets are the full server's ports relative to its frontend's gRPC port, as
+// scripts/temporal-server.sh moves them: 7233 (frontend), 7234 (history), 7235 (matching),
+// 7239 (worker), 7243 (frontend HTTP), 6933-6939 (membership), 7936 (pprof), 8000 (metrics).
+var serverPortOffsets = []int{0, 1, 2, 6, 10, -300, -299, -298, -294, 703, 767}
+
+// serverPortBlock finds a frontend port whose whole block of server ports is free. The block
+// lies below the kernel's ephemeral ports (32768 and up): the server records its membership
+// ports in a SMALLINT column (cluster_membership.rpc_port), so they must stay under 32768.
+func serverPortBlock() (int, error) {
+	const lo, hi = 20000, 32767 - 767
+	for range 200 {
+		port := lo + rand.IntN(hi-lo)
+		free := true
+		for _, off := range serverPortOffsets {
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port+off))
+			if err != nil {
+				free = false
+				break
+			}
+			ln.Close()
+		}
+		if free {
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free block of ports for the Temporal server between 20000 and 32767")
+}
+
+func (s *Stack) temporalScript() string {
+	return filepath.Join(s.Root, "scripts", "temporal-server.sh")
+}
+
+// temporalServerEnv is scripts/temporal-server.sh's environment: every setting it reads pointed
+// at the private cluster, this stack's ports and data directory (its configuration and schema
+// log go to Dir/temporal-server/temporal), and the Go settings its `go mod download` needs.
+// Nothing else of the caller's: the machine's PostgreSQL is never touched.
+func (s *Stack) temporalServerEnv() []string {
+	env := baseEnv()
+	for _, k := range []string{"GOPATH", "GOMODCACHE", "GOCACHE", "GOPROXY", "GOFLAGS", "GONOSUMDB", "GONOPROXY",
+		"GOPRIVATE", "GOSUMDB", "GOINSECURE", "GOTOOLCHAIN", "GOROOT", "GOENV"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return append(env,
+		fmt.Sprintf("TEMPORAL_PG_URL=postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", s.pgPort),
+		"DATABASE_URL="+s.DatabaseURL(),
+		"TEMPORAL_DB=temporal",
+		"TEMPORAL_PORT="+strconv.Itoa(s.temporalPort),
+		"TEMPORAL_UI_PORT="+strconv.Itoa(s.temporalUIPort),
+		"TEMPORAL_UI_CODEC_ENDPOINT="+s.APIURL()+"/codec",
+		"DEV_DATA_DIR="+s.Dir,
+	)
+}
+
+// installTemporalServer builds the full server and its schema tool into ./bin when missing
+// (scripts/temporal-server.sh install; minutes the first time).
+func (s *Stack) installTemporalServer() error {
+	missing := false
+	for _, b := range []string{"temporal-server", "temporal-sql-tool", "temporal-ui-server"} {
+		if _, err := os.Stat(filepath.Join(s.Root, "bin", b)); err != nil {
+			missing = true
+		}
+	}
+	if !missing {
+		return nil
+	}
+	s.logf("building the Temporal server into ./bin (scripts/temporal-server.sh install; the first time takes minutes)")
+	_, err := runOnce(s.logPath("temporal-install"), nil, s.temporalServerEnv(), s.temporalScript(), "install")
+	return err
+}
+
 func durations(ds []time.Duration) string {
 	parts := make([]string, len(ds))
 	for i, d := range ds {
@@ -241,7 +373,6 @@ func (s *Stack) makeEnv() error {
 		"TEMPORAL_ADDRESS":    s.TemporalAddr(),
 		"TEMPORAL_NAMESPACE":  "default",
 		"TEMPORAL_TASK_QUEUE": "booking",
-		"HOLD_START":          "eager", // as make dev on the dev server
 		"HTTP_ADDR":           fmt.Sprintf("127.0.0.1:%d", s.apiPort),
 		"OPS_HTTP_ADDR":       fmt.Sprintf("127.0.0.1:%d", s.opsPort),
 		"WORKER_HTTP_ADDR":    fmt.Sprintf("127.0.0.1:%d", s.workerPort),
@@ -271,6 +402,9 @@ func (s *Stack) makeEnv() error {
 		"RATE_LIMIT_VERIFY":   "100000/1m",
 		"MAX_ACTIVE_BOOKINGS": "10000",
 		"DATABASE_MAX_CONNS":  "12",
+	}
+	if s.Temporal != TemporalServer {
+		vars["HOLD_START"] = "eager" // as make dev on the dev server; on the full server its default
 	}
 	s.env = baseEnv()
 	keys := make([]string, 0, len(vars))
@@ -441,10 +575,12 @@ func (s *Stack) StartAPI(ctx context.Context) error {
 func (s *Stack) KillWorker() error { return s.worker.stop(syscall.SIGKILL, 10*time.Second) }
 func (s *Stack) KillAPI() error    { return s.api.stop(syscall.SIGKILL, 10*time.Second) }
 
-// StopTemporal stops the dev server (SIGTERM); its state stays in temporal.db.
+// StopTemporal stops Temporal (SIGTERM): the dev server's state stays in temporal.db, the full
+// server's in its PostgreSQL databases.
 func (s *Stack) StopTemporal() error { return s.temporal.stop(syscall.SIGTERM, 30*time.Second) }
 
-// StartTemporal starts the dev server again on the same ports and file.
+// StartTemporal starts Temporal again on the same ports and state (the full server through
+// temporal-server.sh run again, whose schema steps find the databases current).
 func (s *Stack) StartTemporal(ctx context.Context) error {
 	if err := s.temporal.start(); err != nil {
 		return err

@@ -7,6 +7,7 @@
 //
 //	go run ./cmd/chaos            # the full run, under 15 minutes
 //	go run ./cmd/chaos -short     # the version `make test` runs, under 4 minutes
+//	go run ./cmd/chaos -temporal server   # on the full Temporal server (PostgreSQL), not the dev server
 package main
 
 import (
@@ -26,7 +27,12 @@ func main() {
 	duration := flag.Duration("duration", 0, "how long the load runs at least (default: the profile's, 8m full; faults extend it)")
 	seed := flag.Uint64("seed", 0, "seed of the load's choices (default: from the clock; printed)")
 	keep := flag.Bool("keep", false, "keep the data directory (databases, logs) after the run")
+	temporal := flag.String("temporal", chaos.TemporalDev, "the Temporal engine: dev (the dev server, state in a file) or server (the full server on the stack's PostgreSQL, built by scripts/temporal-server.sh)")
 	flag.Parse()
+	if *temporal != chaos.TemporalDev && *temporal != chaos.TemporalServer {
+		fmt.Fprintf(os.Stderr, "chaos: -temporal %q: want %s or %s\n", *temporal, chaos.TemporalDev, chaos.TemporalServer)
+		os.Exit(2)
+	}
 
 	p := chaos.FullProfile
 	if *short {
@@ -41,7 +47,7 @@ func main() {
 	// Ctrl-C or SIGTERM ends the run; the stack is stopped and its directory removed.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := chaos.Run(ctx, chaos.Options{Profile: p, Seed: *seed, Keep: *keep, Out: os.Stdout, Log: os.Stderr})
+	rep, err := chaos.Run(ctx, chaos.Options{Profile: p, Seed: *seed, Keep: *keep, Temporal: *temporal, Out: os.Stdout, Log: os.Stderr})
 	if rep != nil && rep.Tails != "" {
 		fmt.Fprintf(os.Stderr, "\nlast lines of each process's log (%s/logs):\n%s", rep.Dir, rep.Tails)
 	}
