@@ -146,10 +146,10 @@ func TestDocsNotBuilt(t *testing.T) {
 	}
 }
 
-// When the web app has been built (make web), the reference's files in it are Swagger UI's.
+// The built web app (make test runs make web first) carries Swagger UI's files for /docs.
 func TestDocsBuildHasSwaggerUI(t *testing.T) {
 	if _, err := fs.Stat(web.Dist, "index.html"); err != nil {
-		t.Skip("the web app is not built (make web)")
+		t.Fatal("the web app is not built: run `make web` before go test (make test does)")
 	}
 	for _, name := range docsRequired {
 		b, err := fs.ReadFile(web.Dist, docsDir+"/"+name)
