@@ -26,10 +26,18 @@ type EmailSender interface {
 	Send(ctx context.Context, msg notify.Email) error
 }
 
+// EmailFinder asks the mail relay whether it accepted a message (notify.MailLookup).
+type EmailFinder interface {
+	FindSent(ctx context.Context, messageID string) (found bool, err error)
+}
+
 // Notifier holds the senders.
 type Notifier struct {
-	SMS           SMSSender
-	Email         EmailSender
+	SMS   SMSSender
+	Email EmailSender
+	// EmailLookup settles an email whose send was never acknowledged; nil when the relay
+	// cannot be asked, and then such an email is sent again.
+	EmailLookup   EmailFinder
 	PublicBaseURL string
 	// Organizer is the clinic's address on calendar invites, SMTP_FROM.
 	Organizer string
@@ -37,8 +45,9 @@ type Notifier struct {
 
 // SendNotification sends one message at most once. The row is written before the send and
 // updated after it; a retry finds it and does not send again once the provider accepted.
-// If an earlier attempt died mid-send, an SMS is looked up at Twilio before sending again;
-// an email cannot be, so that narrow window is the one place a duplicate email is possible.
+// If an earlier attempt died mid-send (status sending), the provider is asked first: Twilio
+// for an SMS, the relay's API for an email when there is one (EmailLookup). Without it, that
+// narrow window is the one place a duplicate email is possible.
 func (a *Activities) SendNotification(ctx context.Context, in contract.NotifyInput) (contract.NotifyResult, error) {
 	b, err := a.Store.GetBooking(ctx, in.BookingID)
 	if err != nil {
@@ -84,31 +93,24 @@ func (a *Activities) SendNotification(ctx context.Context, in contract.NotifyInp
 		return contract.NotifyResult{}, err
 	}
 
-	if n.Status == domain.NotificationSending && in.Channel == domain.ChannelSMS {
-		// Look for the text the earlier attempt sent, not the one rendered now: the booking
-		// may have moved since (a reschedule during a Twilio outage), and the new text would
-		// not be found and go out a second time.
-		text, err := a.Store.SentSMSText(ctx, n.ID)
-		if err != nil {
-			return contract.NotifyResult{}, err
-		}
-		if text == "" {
-			text = msg.SMS // begun before the text was kept
-		}
-		sid, found, err := a.SMS.FindSent(ctx, recipient, text, n.UpdatedAt.Add(-time.Minute))
+	if n.Status == domain.NotificationSending {
+		earlier, err := a.findEarlierSend(ctx, n, recipient, msg.SMS)
 		if err != nil {
 			return contract.NotifyResult{}, fmt.Errorf("look up earlier send: %w", err)
 		}
-		if found {
-			activity.GetLogger(ctx).Info("earlier send had reached Twilio; not sending again", "sid", sid)
+		if earlier.found {
+			activity.GetLogger(ctx).Info("earlier send had reached the provider; not sending again",
+				"channel", in.Channel, "provider_id", earlier.providerID)
 			result.Status = domain.NotificationSent
-			return result, a.Store.MarkNotificationSent(ctx, n.ID, sid)
+			return result, a.markSent(ctx, n.ID, earlier.providerID)
 		}
-		// It never reached Twilio: this is the first send after all, and what has happened
-		// since may have overtaken it, as for a message still pending.
-		if why := overtaken(b, in, a.Now()); why != "" {
-			result.Status = domain.NotificationSkipped
-			return result, a.Store.MarkNotificationSkipped(ctx, n.ID, why)
+		// It never reached the provider: this is the first send after all, and what has
+		// happened since may have overtaken it, as for a message still pending.
+		if earlier.checked {
+			if why := overtaken(b, in, a.Now()); why != "" {
+				result.Status = domain.NotificationSkipped
+				return result, a.Store.MarkNotificationSkipped(ctx, n.ID, why)
+			}
 		}
 	}
 
@@ -135,7 +137,58 @@ func (a *Activities) SendNotification(ctx context.Context, in contract.NotifyInp
 		return contract.NotifyResult{}, fmt.Errorf("send %s %s: %w", in.Kind, in.Channel, err)
 	}
 	result.Status = domain.NotificationSent
-	return result, a.Store.MarkNotificationSent(ctx, n.ID, providerID)
+	return result, a.markSent(ctx, n.ID, providerID)
+}
+
+// earlierSend is what the provider says of an attempt that died mid-send.
+type earlierSend struct {
+	checked    bool // the provider could be asked
+	found      bool
+	providerID string
+}
+
+// findEarlierSend asks the provider whether the attempt that left n in status sending got
+// through.
+func (a *Activities) findEarlierSend(ctx context.Context, n domain.Notification, recipient, smsText string) (earlierSend, error) {
+	if n.Channel == domain.ChannelEmail {
+		if a.EmailLookup == nil {
+			return earlierSend{}, nil
+		}
+		found, err := a.EmailLookup.FindSent(ctx, messageID(n.ID))
+		return earlierSend{checked: true, found: found}, err
+	}
+	// Look for the text the earlier attempt sent, not the one rendered now: the booking may
+	// have moved since (a reschedule during a Twilio outage), and the new text would not be
+	// found and go out a second time.
+	text, err := a.Store.SentSMSText(ctx, n.ID)
+	if err != nil {
+		return earlierSend{}, err
+	}
+	if text == "" {
+		text = smsText // begun before the text was kept
+	}
+	sid, found, err := a.SMS.FindSent(ctx, recipient, text, n.UpdatedAt.Add(-time.Minute))
+	return earlierSend{checked: true, found: found, providerID: sid}, err
+}
+
+// markSent records an accepted send, waiting out a short database outage first: once the
+// provider has the message, failing here would leave the row in status sending, and the
+// retry could only settle it by asking the provider (or, for an email with no relay lookup,
+// by sending it again).
+func (a *Activities) markSent(ctx context.Context, id, providerID string) error {
+	wait := 250 * time.Millisecond
+	for {
+		err := a.Store.MarkNotificationSent(ctx, id, providerID)
+		if err == nil || wait > 8*time.Second {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
 }
 
 // contactVerified reports whether the patient proved they read channel's address.
@@ -149,8 +202,8 @@ func contactVerified(u domain.User, channel string) bool {
 // overtaken says why a message no longer fits the booking, "" when it still does. Sends retry
 // for hours while a provider is down, and the booking may move on meanwhile: a reminder for a
 // booking since cancelled, or a confirmation of a time since moved, must not go out late.
-// A message already under way (status sending) is settled first: skipped only once Twilio
-// shows it never arrived (an email, which cannot be looked up, is sent).
+// A message already under way (status sending) is settled first: skipped only once the
+// provider shows it never arrived (an email with no relay lookup is sent).
 func overtaken(b domain.Booking, in contract.NotifyInput, now time.Time) string {
 	switch in.Kind {
 	case domain.NotifyReminder:
@@ -178,9 +231,15 @@ type message struct {
 func (m message) email(to, notificationID string) notify.Email {
 	return notify.Email{
 		To: to, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
-		MessageID: "<" + notificationID + "@clinicbook>",
+		MessageID: messageID(notificationID),
 		ICS:       m.ics, ICSMethod: m.icsMethod,
 	}
+}
+
+// messageID is the Message-ID of a notification's email: the same on every attempt, so the
+// relay can be asked for it and mail systems can recognise a duplicate.
+func messageID(notificationID string) string {
+	return "<" + notificationID + "@clinicbook>"
 }
 
 func (a *Activities) render(ctx context.Context, b domain.Booking, patient domain.User, in contract.NotifyInput) (message, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -484,4 +485,40 @@ func lateTimerFired(t DueTimer, down Window, s *snapshot) string {
 		}
 	}
 	return ""
+}
+
+var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// explainRestless says, for the bookings that kept the platform from coming to rest, what
+// their workflows are waiting on: pending activities with their attempts and last failures,
+// and a workflow task that keeps failing. A run that did not come to rest is otherwise
+// hard to explain once its stack is gone.
+func explainRestless(ctx context.Context, tc client.Client, restless string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, id := range uuidRE.FindAllString(restless, -1) {
+		if seen[id] || len(seen) == 5 {
+			continue
+		}
+		seen[id] = true
+		wid := "booking-" + id
+		desc, err := tc.DescribeWorkflowExecution(ctx, wid, "")
+		if err != nil {
+			out = append(out, wid+": "+err.Error())
+			continue
+		}
+		info := desc.GetWorkflowExecutionInfo()
+		line := fmt.Sprintf("%s: %s, history length %d", wid, info.GetStatus(), info.GetHistoryLength())
+		for _, a := range desc.GetPendingActivities() {
+			line += fmt.Sprintf("; activity %s %s attempt %d", a.GetActivityType().GetName(), a.GetState(), a.GetAttempt())
+			if f := a.GetLastFailure(); f != nil {
+				line += " last failure: " + f.GetMessage()
+			}
+		}
+		if wt := desc.GetPendingWorkflowTask(); wt != nil {
+			line += fmt.Sprintf("; workflow task %s attempt %d", wt.GetState(), wt.GetAttempt())
+		}
+		out = append(out, line)
+	}
+	return out
 }

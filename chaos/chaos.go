@@ -289,7 +289,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	quiesce := Check{Name: "quiescence", Summary: fmt.Sprintf("at rest %v after the load stopped (bound %v)",
 		time.Since(quiesceStart).Round(time.Second), p.Quiesce)}
 	if restless != "" {
-		quiesce.Violations = []string{"not at rest: " + restless}
+		quiesce.Violations = append([]string{"not at rest: " + restless}, explainRestless(ctx, tc, restless)...)
 	}
 	logf("auditing")
 	execs, err := listExecutions(ctx, tc)

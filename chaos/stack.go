@@ -388,6 +388,7 @@ func (s *Stack) makeEnv() error {
 		"SMTP_HOST":           "127.0.0.1",
 		"SMTP_PORT":           strconv.Itoa(s.smtpPort),
 		"SMTP_FROM":           "Chaos Clinic <no-reply@clinic.test>",
+		"SMTP_LOOKUP_URL":     s.MailpitURL(),
 		"TEMPORAL_UI_URL":     fmt.Sprintf("http://127.0.0.1:%d", s.temporalUIPort),
 		"TEMPORAL_UI_ORIGIN":  fmt.Sprintf("http://127.0.0.1:%d", s.temporalUIPort),
 		"ADMIN_EMAIL":         s.AdminEmail,

@@ -157,6 +157,9 @@ type SMTP struct {
 	From     string
 	// TLS: "none", "starttls" or "tls".
 	TLS string
+	// LookupURL is the relay's HTTP API (Mailpit's), asked whether an email whose send was
+	// never acknowledged got through; empty when the relay has none.
+	LookupURL string
 }
 
 // Limits bound what one client or one account can make the platform do.
@@ -255,12 +258,13 @@ func LoadLookup(lookup func(string) (string, bool)) (Config, error) {
 			BaseURL:    r.url("TWILIO_API_BASE_URL", ""),
 		},
 		SMTP: SMTP{
-			Host:     r.str("SMTP_HOST", "127.0.0.1"),
-			Port:     r.port("SMTP_PORT", 1025),
-			Username: r.str("SMTP_USERNAME", ""),
-			Password: r.str("SMTP_PASSWORD", ""),
-			From:     r.email("SMTP_FROM", "Clinic <no-reply@clinic.localhost>"),
-			TLS:      r.oneOf("SMTP_TLS", "none", "none", "starttls", "tls"),
+			Host:      r.str("SMTP_HOST", "127.0.0.1"),
+			Port:      r.port("SMTP_PORT", 1025),
+			Username:  r.str("SMTP_USERNAME", ""),
+			Password:  r.str("SMTP_PASSWORD", ""),
+			From:      r.email("SMTP_FROM", "Clinic <no-reply@clinic.localhost>"),
+			TLS:       r.oneOf("SMTP_TLS", "none", "none", "starttls", "tls"),
+			LookupURL: r.url("SMTP_LOOKUP_URL", ""),
 		},
 		HoldTTL:           r.duration("HOLD_TTL", "10m"),
 		ReminderOffsets:   r.durations("REMINDER_OFFSETS", "24h,2h"),

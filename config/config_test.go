@@ -42,6 +42,7 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, time.Minute, c.ReconcileInterval)
 	require.Equal(t, "k1", c.JWT.SigningKey.ID)
 	require.Contains(t, c.JWT.VerifyKeys, "k1")
+	require.Empty(t, c.SMTP.LookupURL, "no relay lookup unless one is named")
 }
 
 func TestReminderOffsetsAreSortedFurthestFirst(t *testing.T) {
@@ -67,11 +68,12 @@ func TestBadValuesAreNamedOnOneLine(t *testing.T) {
 	e["ADMIN_PASSWORD"] = "short"
 	e["RECONCILE_INTERVAL"] = "0s"
 	e["DATABASE_MAX_CONNS"] = "0"
+	e["SMTP_LOOKUP_URL"] = "mailpit:8025"
 	_, err := Load(env(e))
 	require.Error(t, err)
 	msg := err.Error()
 	require.NotContains(t, msg, "\n")
-	for _, name := range []string{"TWILIO_AUTH_TOKEN is required", "HOLD_TTL", "REMINDER_OFFSETS", "SMTP_PORT", "JWT_SIGNING_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_FROM_NUMBER", "PUBLIC_BASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "RECONCILE_INTERVAL", "DATABASE_MAX_CONNS"} {
+	for _, name := range []string{"TWILIO_AUTH_TOKEN is required", "HOLD_TTL", "REMINDER_OFFSETS", "SMTP_PORT", "JWT_SIGNING_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_FROM_NUMBER", "PUBLIC_BASE_URL", "ADMIN_EMAIL", "ADMIN_PASSWORD", "RECONCILE_INTERVAL", "DATABASE_MAX_CONNS", "SMTP_LOOKUP_URL"} {
 		require.True(t, strings.Contains(msg, name), "%q does not name %s", msg, name)
 	}
 }

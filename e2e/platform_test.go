@@ -130,6 +130,7 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 	acts := &activities.Activities{Store: st, Now: time.Now, Notifier: activities.Notifier{
 		SMS:           notify.NewSMS(cfg.Twilio, cfg.PublicBaseURL+"/v1/webhooks/twilio/status"),
 		Email:         notify.NewMailer(cfg.SMTP),
+		EmailLookup:   notify.NewMailLookup(mailAPI),
 		PublicBaseURL: cfg.PublicBaseURL,
 		Organizer:     cfg.SMTP.From,
 	}}

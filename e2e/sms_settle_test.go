@@ -80,10 +80,20 @@ func (p *platform) moveTo(id string, start time.Time, revision int) {
 // platform's senders.
 func sendOnce(t *testing.T, p *platform, in contract.NotifyInput) (contract.NotifyResult, error) {
 	t.Helper()
+	return sendOnceWith(t, p, in, p.notifier())
+}
+
+// notifier is the platform's: Twilio (the sandbox) and Mailpit, with Mailpit's lookup.
+func (p *platform) notifier() activities.Notifier {
+	return activities.Notifier{SMS: notify.NewSMS(p.cfg.Twilio, ""), Email: notify.NewMailer(p.cfg.SMTP),
+		EmailLookup: notify.NewMailLookup(p.mailAPI)}
+}
+
+func sendOnceWith(t *testing.T, p *platform, in contract.NotifyInput, n activities.Notifier) (contract.NotifyResult, error) {
+	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
-	acts := &activities.Activities{Store: p.st, Now: time.Now, Notifier: activities.Notifier{
-		SMS: notify.NewSMS(p.cfg.Twilio, ""), Email: notify.NewMailer(p.cfg.SMTP)}}
+	acts := &activities.Activities{Store: p.st, Now: time.Now, Notifier: n}
 	env.RegisterActivity(acts)
 	var res contract.NotifyResult
 	v, err := env.ExecuteActivity(acts.SendNotification, in)

@@ -65,6 +65,8 @@ set -a
 : "${SANDBOX_INBOUND_URL:=$PUBLIC_BASE_URL/v1/webhooks/twilio/inbound}"
 : "${SMTP_HOST:=127.0.0.1}"
 : "${SMTP_PORT:=1025}"
+# Mailpit's API tells a retried send whether the email already got through (README, Notifications).
+: "${SMTP_LOOKUP_URL:=http://127.0.0.1:$MAILPIT_UI_PORT}"
 # The Web UI, for the web app's links to a booking's workflow and the codec server's CORS.
 : "${TEMPORAL_UI_URL:=http://127.0.0.1:$TEMPORAL_UI_PORT}"
 if [ "$TEMPORAL_UI_PORT" != 8233 ]; then

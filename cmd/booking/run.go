@@ -149,6 +149,7 @@ func newActivities(st *store.Store, cfg config.Config) *activities.Activities {
 		Notifier: activities.Notifier{
 			SMS:           notify.NewSMS(cfg.Twilio, cfg.PublicBaseURL+"/v1/webhooks/twilio/status"),
 			Email:         notify.NewMailer(cfg.SMTP),
+			EmailLookup:   mailLookup(cfg.SMTP),
 			PublicBaseURL: cfg.PublicBaseURL,
 			Organizer:     cfg.SMTP.From,
 		},
@@ -365,4 +366,13 @@ func serve(ctx context.Context, srv *http.Server, name string) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// mailLookup is the relay's lookup when SMTP_LOOKUP_URL names one, else nil (an interface
+// holding a nil *MailLookup would not be).
+func mailLookup(cfg config.SMTP) activities.EmailFinder {
+	if cfg.LookupURL == "" {
+		return nil
+	}
+	return notify.NewMailLookup(cfg.LookupURL)
 }
