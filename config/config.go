@@ -200,6 +200,9 @@ const (
 	DefaultTaskQueue   = "booking"
 )
 
+// defaultPasswordHashMemory is PASSWORD_HASH_MEMORY's default, read by both loaders.
+const defaultPasswordHashMemory = "96MiB"
+
 // DefaultDatabaseMaxConns sizes the pool for a request mix that waits on PostgreSQL more than
 // it computes: four connections per CPU, and never fewer than ten, so that a few slow
 // queries cannot take every connection from the fast ones (pgx alone would keep four on a
@@ -222,10 +225,7 @@ func Load(getenv func(string) string) (Config, error) {
 // reports whether a variable is set at all: TEMPORAL_UI_URL set to the empty string turns the
 // Web UI links off, while unset it takes its default.
 func LoadLookup(lookup func(string) (string, bool)) (Config, error) {
-	r := reader{getenv: func(name string) string {
-		v, _ := lookup(name)
-		return v
-	}, lookup: lookup}
+	r := newReader(lookup)
 	c := Config{
 		DatabaseURL:      r.str("DATABASE_URL", DefaultDatabaseURL),
 		DatabaseMaxConns: r.positiveInt("DATABASE_MAX_CONNS", DefaultDatabaseMaxConns()),
@@ -279,7 +279,7 @@ func LoadLookup(lookup func(string) (string, bool)) (Config, error) {
 			Login:              r.rate("RATE_LIMIT_LOGIN", "30/15m"),
 			Verify:             r.rate("RATE_LIMIT_VERIFY", "10/1h"),
 			TrustedProxies:     r.prefixes("TRUSTED_PROXIES"),
-			PasswordHashMemory: r.bytes("PASSWORD_HASH_MEMORY", "96MiB"),
+			PasswordHashMemory: r.bytes("PASSWORD_HASH_MEMORY", defaultPasswordHashMemory),
 			MaxActiveBookings:  r.positiveInt("MAX_ACTIVE_BOOKINGS", 5),
 			MaxReschedules:     r.nonNegativeInt("MAX_RESCHEDULES", 3),
 			BookingHorizon:     r.days("BOOKING_HORIZON", "90d"),
@@ -302,14 +302,7 @@ func LoadLookup(lookup func(string) (string, bool)) (Config, error) {
 	if len(c.Codec.Keys) == 0 && !c.Twilio.Sandbox() && r.getenv("TEMPORAL_CODEC_KEYS") == "" {
 		r.bad("TEMPORAL_CODEC_KEYS", "is required outside the dev sandbox (`booking keygen` prints a key)")
 	}
-	if c.AdminEmail != "" || c.AdminPassword != "" {
-		if a, err := mail.ParseAddress(c.AdminEmail); err != nil || a.Address != c.AdminEmail {
-			r.bad("ADMIN_EMAIL", "must be a bare email address such as admin@clinic.example")
-		}
-		if n := utf8.RuneCountInString(c.AdminPassword); n < 8 || n > 128 {
-			r.bad("ADMIN_PASSWORD", "must be 8 to 128 characters")
-		}
-	}
+	r.admin(c.AdminEmail, c.AdminPassword)
 	// Twilio must reach the webhooks, and their signatures are checked against this URL: the
 	// local default only makes sense with the local sandbox.
 	if c.PublicBaseURL == "" {
@@ -329,22 +322,35 @@ func LoadLookup(lookup func(string) (string, bool)) (Config, error) {
 		r.bad("TWILIO_FROM_NUMBER", "must be an E.164 number such as +15005550006 (got %q)", c.Twilio.FromNumber)
 	}
 	if !c.Twilio.Sandbox() {
-		// Without the sandbox this is a real deployment: a secret copied from a template or
-		// from the development set-up would be known to anyone who read them.
-		for _, name := range secretVars {
-			v := r.getenv(name)
-			if strings.Contains(v, "REPLACE_ME") || demoSecrets[strings.TrimSpace(v)] {
-				r.bad(name, "holds a placeholder or development value; set a real secret")
-			}
-		}
+		r.placeholders(secretVars...)
 	}
 	if (c.Temporal.TLSCertFile == "") != (c.Temporal.TLSKeyFile == "") {
 		r.bad("TEMPORAL_TLS_CERT", "and TEMPORAL_TLS_KEY must be set together")
 	}
-	if len(r.problems) > 0 {
-		return Config{}, fmt.Errorf("configuration: %s", strings.Join(r.problems, "; "))
+	return r.result(c)
+}
+
+// LoadDatabase reads what `booking migrate` and `booking seed` use, and nothing more: the
+// database (DATABASE_URL, DATABASE_MAX_CONNS), the bootstrap admin that seed creates
+// (ADMIN_EMAIL, ADMIN_PASSWORD) and PASSWORD_HASH_MEMORY, which bounds seed's password
+// hashing. A migration job then needs no Twilio account, JWT key or codec key; the other
+// fields are left zero. The values are read and checked as LoadLookup reads them, placeholder
+// secrets included; TWILIO_API_BASE_URL is read only to tell the dev sandbox, whose
+// development secrets are accepted, from a real deployment.
+func LoadDatabase(lookup func(string) (string, bool)) (Config, error) {
+	r := newReader(lookup)
+	c := Config{
+		DatabaseURL:      r.str("DATABASE_URL", DefaultDatabaseURL),
+		DatabaseMaxConns: r.positiveInt("DATABASE_MAX_CONNS", DefaultDatabaseMaxConns()),
+		AdminEmail:       r.str("ADMIN_EMAIL", ""),
+		AdminPassword:    r.str("ADMIN_PASSWORD", ""),
+		Limits:           Limits{PasswordHashMemory: r.bytes("PASSWORD_HASH_MEMORY", defaultPasswordHashMemory)},
 	}
-	return c, nil
+	r.admin(c.AdminEmail, c.AdminPassword)
+	if !(Twilio{BaseURL: r.url("TWILIO_API_BASE_URL", "")}).Sandbox() {
+		r.placeholders("DATABASE_URL", "ADMIN_PASSWORD")
+	}
+	return r.result(c)
 }
 
 // secretVars are the variables holding secrets, checked for placeholders.
@@ -368,6 +374,47 @@ type reader struct {
 	getenv   func(string) string
 	lookup   func(string) (string, bool)
 	problems []string
+}
+
+func newReader(lookup func(string) (string, bool)) *reader {
+	return &reader{getenv: func(name string) string {
+		v, _ := lookup(name)
+		return v
+	}, lookup: lookup}
+}
+
+// result is c, or every problem found on one line.
+func (r *reader) result(c Config) (Config, error) {
+	if len(r.problems) > 0 {
+		return Config{}, fmt.Errorf("configuration: %s", strings.Join(r.problems, "; "))
+	}
+	return c, nil
+}
+
+// admin checks the bootstrap admin: none, or a bare email address and a password of 8 to 128
+// characters.
+func (r *reader) admin(email, password string) {
+	if email == "" && password == "" {
+		return
+	}
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		r.bad("ADMIN_EMAIL", "must be a bare email address such as admin@clinic.example")
+	}
+	if n := utf8.RuneCountInString(password); n < 8 || n > 128 {
+		r.bad("ADMIN_PASSWORD", "must be 8 to 128 characters")
+	}
+}
+
+// placeholders refuses the named secrets when they hold a template's placeholder or a
+// development value. Only outside the sandbox: there it is a real deployment, and a secret
+// copied from a template or from the development set-up would be known to anyone who read them.
+func (r *reader) placeholders(names ...string) {
+	for _, name := range names {
+		v := r.getenv(name)
+		if strings.Contains(v, "REPLACE_ME") || demoSecrets[strings.TrimSpace(v)] {
+			r.bad(name, "holds a placeholder or development value; set a real secret")
+		}
+	}
 }
 
 func (r *reader) bad(name, format string, args ...any) {

@@ -167,3 +167,61 @@ func TestTwilioEdgeIsNotTheSandbox(t *testing.T) {
 	_, err := Load(env(e))
 	require.ErrorContains(t, err, "ADMIN_PASSWORD holds a placeholder")
 }
+
+// `booking migrate` runs with the database alone: no Twilio account, JWT key or codec key.
+func TestLoadDatabaseNeedsOnlyTheDatabase(t *testing.T) {
+	e := map[string]string{"DATABASE_URL": "postgres://postgres@db:5432/booking?sslmode=disable"}
+	c, err := LoadDatabase(lookupEnv(e))
+	require.NoError(t, err)
+	require.Equal(t, e["DATABASE_URL"], c.DatabaseURL)
+	require.Equal(t, DefaultDatabaseMaxConns(), c.DatabaseMaxConns)
+	require.Equal(t, int64(96<<20), c.Limits.PasswordHashMemory)
+	require.Empty(t, c.AdminEmail)
+
+	// The full configuration would have refused it.
+	_, err = LoadLookup(lookupEnv(e))
+	require.ErrorContains(t, err, "JWT_SIGNING_KEY is required")
+}
+
+func TestLoadDatabaseNamesBadValuesOnOneLine(t *testing.T) {
+	e := map[string]string{"DATABASE_MAX_CONNS": "none", "ADMIN_EMAIL": "Ann <ann@example.com>",
+		"ADMIN_PASSWORD": "short", "PASSWORD_HASH_MEMORY": "lots"}
+	_, err := LoadDatabase(lookupEnv(e))
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "\n")
+	for _, name := range []string{"DATABASE_MAX_CONNS", "ADMIN_EMAIL", "ADMIN_PASSWORD", "PASSWORD_HASH_MEMORY"} {
+		require.ErrorContains(t, err, name)
+	}
+}
+
+// What both loaders read, they read alike: migrate and seed see the database the API sees.
+func TestLoadDatabaseReadsAsLoadLookup(t *testing.T) {
+	e := validEnv()
+	e["DATABASE_URL"] = "postgres://booking@db:5432/clinic"
+	e["DATABASE_MAX_CONNS"] = "7"
+	e["ADMIN_EMAIL"] = "admin@clinic.example"
+	e["ADMIN_PASSWORD"] = "a real secret"
+	e["PASSWORD_HASH_MEMORY"] = "64MiB"
+	full, err := LoadLookup(lookupEnv(e))
+	require.NoError(t, err)
+	db, err := LoadDatabase(lookupEnv(e))
+	require.NoError(t, err)
+	require.Equal(t, Config{DatabaseURL: full.DatabaseURL, DatabaseMaxConns: full.DatabaseMaxConns,
+		AdminEmail: full.AdminEmail, AdminPassword: full.AdminPassword,
+		Limits: Limits{PasswordHashMemory: full.Limits.PasswordHashMemory}}, db)
+	require.Equal(t, 7, db.DatabaseMaxConns)
+}
+
+// Seeding a real deployment with a development admin password would publish the admin login.
+func TestLoadDatabaseRefusesPlaceholdersOutsideTheSandbox(t *testing.T) {
+	e := map[string]string{"ADMIN_EMAIL": "admin@clinic.example", "ADMIN_PASSWORD": "dev-admin-password",
+		"DATABASE_URL": "postgres://booking:REPLACE_ME@db:5432/booking"}
+	_, err := LoadDatabase(lookupEnv(e))
+	for _, name := range []string{"ADMIN_PASSWORD", "DATABASE_URL"} {
+		require.ErrorContains(t, err, name+" holds a placeholder")
+	}
+
+	e["TWILIO_API_BASE_URL"] = "http://twilio-sandbox:8090"
+	_, err = LoadDatabase(lookupEnv(e))
+	require.NoError(t, err)
+}

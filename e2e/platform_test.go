@@ -22,17 +22,16 @@ import (
 
 	"github.com/clinicbook/booking/activities"
 	"github.com/clinicbook/booking/api"
+	"github.com/clinicbook/booking/app"
 	"github.com/clinicbook/booking/auth"
 	"github.com/clinicbook/booking/codec"
 	"github.com/clinicbook/booking/config"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/internal/temporaltest"
-	"github.com/clinicbook/booking/notify"
 	"github.com/clinicbook/booking/notify/notifytest"
 	"github.com/clinicbook/booking/store"
 	"github.com/clinicbook/booking/store/storetest"
 	"github.com/clinicbook/booking/twiliosandbox"
-	"github.com/clinicbook/booking/web"
 	"github.com/clinicbook/booking/worker"
 )
 
@@ -109,14 +108,21 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 	smtpHost, smtpPort, mailAPI := notifytest.StartMailpit(t)
 	p.mailAPI = mailAPI
 	cfg.Twilio = notifytest.TwilioConfig(p.sandboxU)
-	cfg.SMTP = config.SMTP{Host: smtpHost, Port: smtpPort, From: "Clinic <no-reply@clinic.test>", TLS: "none"}
+	cfg.SMTP = config.SMTP{Host: smtpHost, Port: smtpPort, From: "Clinic <no-reply@clinic.test>", TLS: "none",
+		LookupURL: mailAPI}
 
-	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{},
-		DataConverter: codec.DataConverter(p.codec), FailureConverter: codec.FailureConverter(p.codec)})
+	// Production's client options (the codec on data and failures), on the shared dev server
+	// and with a quiet logger.
+	copts, shutdown, err := app.TemporalOptions(ctx, cfg, "booking-e2e", nil, p.codec)
+	require.NoError(t, err)
+	t.Cleanup(shutdown)
+	copts.HostPort, copts.Namespace, copts.Logger = devServer.Address(), cfg.Temporal.Namespace, quiet{}
+	c, err := client.Dial(copts)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	p.temporal = c
-	p.accounts = auth.NewService(st, cfg.JWT, time.Now, auth.Options{Limits: cfg.Limits})
+	p.accounts, err = app.NewAccounts(ctx, st, cfg)
+	require.NoError(t, err)
 
 	// The server is created before its handler so that PUBLIC_BASE_URL, where Twilio's
 	// callbacks go, is known to the senders.
@@ -127,23 +133,15 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 	p.url = ts.URL
 	p.server = ts
 
-	acts := &activities.Activities{Store: st, Now: time.Now, Notifier: activities.Notifier{
-		SMS:           notify.NewSMS(cfg.Twilio, cfg.PublicBaseURL+"/v1/webhooks/twilio/status"),
-		Email:         notify.NewMailer(cfg.SMTP),
-		EmailLookup:   notify.NewMailLookup(mailAPI),
-		PublicBaseURL: cfg.PublicBaseURL,
-		Organizer:     cfg.SMTP.From,
-	}}
-	w := worker.New(c, cfg.Temporal.TaskQueue, acts)
+	// From here on, the platform is wired as `booking api` wires itself: one registry for the
+	// API's and the reconciler's metrics, a worker with the activities and the reconciler.
+	metrics := api.NewRegistry(st.CountByStatus)
+	w, err := app.NewWorker(c, st, cfg, metrics.Prometheus())
+	require.NoError(t, err)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
 	p.worker = w
-
-	srv := &api.Server{Store: st, Temporal: c, Codec: p.codec, Accounts: p.accounts, Config: cfg, Now: time.Now,
-		Metrics: api.NewRegistry(st.CountByStatus),
-		Codes:   notify.CodeSender{SMS: notify.NewSMS(cfg.Twilio, ""), Email: notify.NewMailer(cfg.SMTP)},
-		Web:     web.Dist}
-	ts.Config.Handler = srv.Handler()
+	ts.Config.Handler = app.NewAPIServer(st, c, p.codec, p.accounts, cfg, metrics).Handler()
 	p.cfg = cfg
 
 	// A provider who works around the clock, so that every half hour from tomorrow is a slot.
@@ -159,16 +157,27 @@ func newPlatform(t testing.TB, opts ...func(*config.Config)) *platform {
 	return p
 }
 
-// newCodec is the payload codec of keys.
+// newCodec is the payload codec of keys, as production builds it.
 func newCodec(t testing.TB, keys []config.CodecKey) *codec.Codec {
 	t.Helper()
-	ks := make([]codec.Key, len(keys))
-	for i, k := range keys {
-		ks[i] = codec.Key(k)
-	}
-	c, err := codec.New(ks...)
+	c, err := app.NewCodec(config.Codec{Keys: keys})
 	require.NoError(t, err)
 	return c
+}
+
+// The platform's API is wired by app as production's is: its /readyz asks PostgreSQL and
+// Temporal, and answers 503 once the database is gone.
+func TestReadyzAsksTheDatabaseAndTemporal(t *testing.T) {
+	p := newPlatform(t)
+	var out struct {
+		Status string `json:"status"`
+	}
+	require.Equal(t, http.StatusOK, p.do("GET", "/readyz", "", nil, &out))
+	require.Equal(t, "ready", out.Status)
+
+	p.st.Pool().Close()
+	require.Equal(t, http.StatusServiceUnavailable, p.do("GET", "/readyz", "", nil, &out))
+	require.Equal(t, "unavailable", out.Status)
 }
 
 // startWorker runs one more worker for the platform's task queue.

@@ -32,6 +32,21 @@ commands:
   keygen   print a new JWT_SIGNING_KEY value (keygen codec: a TEMPORAL_CODEC_KEYS key)
 `
 
+// command is a subcommand: the configuration it reads, and what it runs with it.
+type command struct {
+	load func(lookup func(string) (string, bool)) (config.Config, error)
+	run  func(context.Context, config.Config) error
+}
+
+// commands: the API and the worker read everything; migrate and seed only touch PostgreSQL,
+// so they read the database's settings alone and a migration job needs no other secret.
+var commands = map[string]command{
+	"api":     {config.LoadLookup, runAPI},
+	"worker":  {config.LoadLookup, runWorker},
+	"migrate": {config.LoadDatabase, runMigrate},
+	"seed":    {config.LoadDatabase, runSeed},
+}
+
 func main() {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if len(os.Args) < 2 {
@@ -43,24 +58,19 @@ func main() {
 		keygen(os.Args[2:])
 		return
 	}
-	run, ok := map[string]func(context.Context, config.Config) error{
-		"api":     runAPI,
-		"worker":  runWorker,
-		"migrate": runMigrate,
-		"seed":    runSeed,
-	}[cmd]
+	c, ok := commands[cmd]
 	if !ok {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
-	cfg, err := config.LoadLookup(os.LookupEnv)
+	cfg, err := c.load(os.LookupEnv)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "booking:", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cfg); err != nil {
+	if err := c.run(ctx, cfg); err != nil {
 		slog.Error("booking "+cmd+" failed", "err", err)
 		os.Exit(1)
 	}
