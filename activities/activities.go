@@ -18,11 +18,41 @@ import (
 	"github.com/clinicbook/booking/store"
 )
 
+// BookingStore is what *Activities needs of the database: the booking rows and their
+// timeline, the catalogue and patient reads that check a slot and render a message, and the
+// notification rows that let a message go out once. *store.Store is the one the worker uses;
+// it is an interface, listing just these methods, so that the activities can be tested
+// without PostgreSQL.
+type BookingStore interface {
+	// Bookings and their timeline.
+	GetBooking(ctx context.Context, id string) (domain.Booking, error)
+	SlotCheck(ctx context.Context, bookingID, providerID, serviceID string, start time.Time) (cal store.Calendar, taken bool, err error)
+	CreateHold(ctx context.Context, b domain.Booking, maxActive int, ev store.EventInput) (domain.Booking, error)
+	ChangeStatus(ctx context.Context, c store.StatusChange) (domain.Booking, error)
+	Move(ctx context.Context, bookingID string, start, end time.Time, revision int, ev store.EventInput) (domain.Booking, error)
+	AddEvent(ctx context.Context, bookingID string, ev store.EventInput) error
+
+	// What a message is rendered from.
+	GetUser(ctx context.Context, id string) (domain.User, error)
+	GetProvider(ctx context.Context, id string) (domain.Provider, error)
+	GetService(ctx context.Context, id string) (domain.Service, error)
+
+	// Notification rows: written before a send and updated after it.
+	EnsureNotification(ctx context.Context, n domain.Notification) (domain.Notification, error)
+	MarkNotificationSending(ctx context.Context, id string) error
+	MarkSMSSending(ctx context.Context, id, text string) error
+	SentSMSText(ctx context.Context, id string) (string, error)
+	MarkNotificationSent(ctx context.Context, id, providerMessageID string) error
+	MarkNotificationFailed(ctx context.Context, id, reason string) error
+	MarkNotificationSkipped(ctx context.Context, id, reason string) error
+	NoteNotificationError(ctx context.Context, id, reason string) error
+}
+
 // Activities holds what the activities need. Register a *Activities with the worker: its
 // method names are the activity names in package contract, which also holds their input and
 // result types.
 type Activities struct {
-	Store *store.Store
+	Store BookingStore
 	// Now is the wall clock; tests move it.
 	Now func() time.Time
 	Notifier

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -25,11 +26,22 @@ type BookingRuns interface {
 	Resume(ctx context.Context, b domain.Booking) (bool, error)
 }
 
+// ReconcileStore is what the reconciler needs of the database: its two listings, the
+// conditional expiry of a lapsed hold, and a fresh read of a booking before it is resumed.
+// *store.Store is the one the worker uses; it is an interface, listing just these methods, so
+// that the reconciler can be tested without PostgreSQL.
+type ReconcileStore interface {
+	LapsedHolds(ctx context.Context, cutoff time.Time, after store.Cursor, limit int) ([]domain.Booking, error)
+	ExpireLapsedHold(ctx context.Context, id string, cutoff time.Time, by, reason string) (bool, error)
+	LiveBookings(ctx context.Context, now time.Time, after store.Cursor, limit int) ([]domain.Booking, error)
+	GetBooking(ctx context.Context, id string) (domain.Booking, error)
+}
+
 // Reconciler holds the reconciler's activities: they repair bookings whose workflow is gone
 // (terminated from the Web UI, failed, lost with a namespace). Register a *Reconciler with the
 // worker beside *Activities.
 type Reconciler struct {
-	Store *store.Store
+	Store ReconcileStore
 	Runs  BookingRuns
 	// Metrics, when set, counts what the reconciler checked and repaired.
 	Metrics *ReconcileMetrics

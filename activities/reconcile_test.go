@@ -152,3 +152,30 @@ func TestReconcilerResumesOnlyLiveBookingsWhoseWorkflowIsGone(t *testing.T) {
 	require.Equal(t, contract.ReconcilePageResult{Checked: 2}, got)
 	require.Equal(t, []string{"gone"}, runs.resumed)
 }
+
+// A booking the page lists as live but that ended by the time it is checked (cancelled after
+// the page was read, its workflow closing) is not resumed. The database cannot hold both
+// answers at once, hence the in-memory store.
+func TestReconcilerRereadsABookingBeforeResumingIt(t *testing.T) {
+	st := newMemStore()
+	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+	for i, id := range []string{"gone", "ended-since", "running"} {
+		b := domain.Booking{ID: id, Start: start.Add(time.Duration(i) * time.Hour), Status: domain.StatusConfirmed}
+		b.End = b.Start.Add(30 * time.Minute)
+		st.live = append(st.live, b)
+		st.bookings[id] = b
+	}
+	ended := st.bookings["ended-since"]
+	ended.Status = domain.StatusCancelled
+	st.bookings["ended-since"] = ended
+	runs := &fakeRuns{running: map[string]bool{"running": true}}
+	r := &activities.Reconciler{Store: st, Runs: runs}
+
+	got, err := r.ResumeLiveBookings(context.Background(), contract.ReconcilePage{Now: time.Now(), Limit: 3})
+	require.NoError(t, err)
+	require.Equal(t, 3, got.Checked)
+	require.Equal(t, 1, got.Repaired)
+	require.Zero(t, got.Failed)
+	require.Equal(t, []string{"gone"}, runs.resumed)
+	require.Equal(t, &contract.ReconcileCursor{At: st.live[2].End, ID: "running"}, got.Next, "a full page has a next one")
+}
