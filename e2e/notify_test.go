@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clinicbook/booking/api"
+	"github.com/clinicbook/booking/app"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/internal/temporaltest"
 	"github.com/clinicbook/booking/notify/notifytest"
@@ -495,8 +496,7 @@ func (p *platform) serveAPIWithoutWorker() {
 	cfg.Temporal.TaskQueue = "booking-proc-" + uuid.NewString()[:8]
 	ts := httptest.NewUnstartedServer(nil)
 	cfg.PublicBaseURL = "http://" + ts.Listener.Addr().String()
-	srv := &api.Server{Store: p.st, Temporal: p.temporal, Accounts: p.accounts, Config: cfg, Now: time.Now,
-		Metrics: api.NewRegistry(p.st.CountByStatus)}
+	srv := app.NewAPIServer(p.st, p.temporal, p.codec, p.accounts, cfg, api.NewRegistry(p.st.CountByStatus))
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	p.t.Cleanup(ts.Close)
@@ -547,6 +547,7 @@ func (p *platform) startWorkerProcess(bin string) *workerProcess {
 		"SMTP_HOST=" + p.cfg.SMTP.Host,
 		"SMTP_PORT=" + strconv.Itoa(p.cfg.SMTP.Port),
 		"SMTP_FROM=" + p.cfg.SMTP.From,
+		"SMTP_LOOKUP_URL=" + p.cfg.SMTP.LookupURL,
 		"PUBLIC_BASE_URL=" + p.cfg.PublicBaseURL,
 		"JWT_SIGNING_KEY=" + p.cfg.JWT.SigningKey.ID + ":" + base64.StdEncoding.EncodeToString(p.cfg.JWT.SigningKey.Key.Seed()),
 		"WORKER_HTTP_ADDR=" + opsAddr,

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clinicbook/booking/api"
+	"github.com/clinicbook/booking/app"
 	"github.com/clinicbook/booking/auth"
 	"github.com/clinicbook/booking/domain"
 	"github.com/clinicbook/booking/notify"
@@ -232,9 +233,7 @@ func TestVerificationCodeLimits(t *testing.T) {
 func (p *platform) withAccountsClock(now func() time.Time) *platform {
 	p.t.Helper()
 	accounts := auth.NewService(p.st, p.cfg.JWT, now, auth.Options{Limits: p.cfg.Limits})
-	srv := &api.Server{Store: p.st, Temporal: p.temporal, Accounts: accounts, Config: p.cfg, Now: time.Now,
-		Metrics: api.NewRegistry(p.st.CountByStatus),
-		Codes:   notify.CodeSender{SMS: notify.NewSMS(p.cfg.Twilio, ""), Email: notify.NewMailer(p.cfg.SMTP)}}
+	srv := app.NewAPIServer(p.st, p.temporal, p.codec, accounts, p.cfg, api.NewRegistry(p.st.CountByStatus))
 	ts := httptest.NewServer(srv.Handler())
 	p.t.Cleanup(ts.Close)
 	q := *p
