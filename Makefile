@@ -6,8 +6,9 @@ GO ?= go
 # Pinned tools, installed from the Go module proxy into ./bin when missing.
 TEMPORAL_CLI := github.com/temporalio/cli/cmd/temporal@v1.5.1
 MAILPIT := github.com/axllent/mailpit@v1.27.11
+SQLC := github.com/sqlc-dev/sqlc/cmd/sqlc@v1.31.1
 
-.PHONY: dev test bench build tools vet fmt clean histories web web-gen web-e2e web-screenshots
+.PHONY: dev test bench build tools vet fmt clean histories web web-gen web-e2e web-screenshots sqlc sqlc-check
 
 dev: tools build
 	@./scripts/dev.sh
@@ -26,6 +27,30 @@ $(BIN)/temporal:
 $(BIN)/mailpit:
 	@echo "building Mailpit into ./bin"
 	GOBIN=$(BIN) $(GO) install $(MAILPIT)
+
+# sqlc turns the store's queries (store/queries) into typed Go (store/internal/db), with the
+# migrations as its schema (sqlc.yaml). Built apart from go.mod, whose dependencies it would
+# otherwise change; a binary of another version than the pinned one is rebuilt.
+$(BIN)/sqlc: Makefile
+	@if [ ! -x $@ ] || [ "$$($@ version)" != "$(lastword $(subst @, ,$(SQLC)))" ]; then \
+		echo "building sqlc into ./bin; the first time takes a few minutes"; \
+		GOBIN=$(BIN) $(GO) install $(SQLC); \
+	fi
+	@touch $@
+
+# Regenerate store/internal/db after a change to store/queries or store/migrations (files of
+# queries since removed go too).
+sqlc: $(BIN)/sqlc
+	rm -f store/internal/db/*.go
+	$(BIN)/sqlc generate
+
+# Fails when store/internal/db is not exactly what store/queries and the migrations generate:
+# generates a copy elsewhere and compares, so that an edited, missing or extra file all count.
+sqlc-check: $(BIN)/sqlc
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && mkdir "$$tmp/store" && \
+	cp sqlc.yaml "$$tmp" && cp -R store/queries store/migrations "$$tmp/store" && \
+	(cd "$$tmp" && $(BIN)/sqlc generate) && \
+	diff -ru "$$tmp/store/internal/db" store/internal/db || { echo "store/internal/db is not what sqlc generates: run make sqlc"; exit 1; }
 
 # The web app (web/, scripts/web.sh): npm ci and a build into web/dist when missing or stale.
 web:
@@ -46,9 +71,10 @@ web-screenshots: tools build
 
 # Every test, against the real PostgreSQL (TEST_DATABASE_URL, default the local server) and the
 # real Temporal dev server from ./bin, with the race detector; then a short fuzzing run of the
-# request decoding. Before them the web app is built, its generated API client checked and
-# type-checked; after them the browser tests run against a real stack.
-test: tools build
+# request decoding. Before them the store's generated queries are checked against sqlc, the web
+# app is built, its generated API client checked and type-checked; after them the browser tests
+# run against a real stack.
+test: tools build sqlc-check
 	./scripts/web.sh check
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...

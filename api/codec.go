@@ -69,7 +69,7 @@ func (s *Server) serveCodec(w http.ResponseWriter, r *http.Request, encode bool)
 	}
 	if err != nil {
 		// The codec's errors name a key id at most, never key material or plaintext.
-		writeError(w, r, domain.Errorf(domain.KindInvalid, "%s", strings.TrimPrefix(err.Error(), "codec: ")))
+		writeError(w, r, domain.Errorf(domain.KindInvalid, "%v", err))
 		return
 	}
 	b, err := protojson.Marshal(&commonpb.Payloads{Payloads: out})

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store/internal/db"
 )
 
 // RefreshToken is one stored refresh token. Only its hash is kept, so a leaked database does
@@ -26,18 +27,9 @@ type RefreshToken struct {
 // unknown, already used, revoked or expired; GetRefreshToken tells which.
 var ErrRefreshTokenNotUsable = errors.New("refresh token not usable")
 
-const refreshColumns = `token_hash, user_id, family_id, expires_at, used_at, revoked_at`
-
-func scanRefreshToken(row pgx.CollectableRow) (RefreshToken, error) {
-	var t RefreshToken
-	err := row.Scan(&t.Hash, &t.UserID, &t.FamilyID, &t.ExpiresAt, &t.UsedAt, &t.RevokedAt)
-	return t, err
-}
-
 // CreateRefreshToken stores a new token, the first of a family or a rotation's successor.
 func (s *Store) CreateRefreshToken(ctx context.Context, t RefreshToken) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at)
-		VALUES ($1, $2, $3, $4)`, t.Hash, t.UserID, t.FamilyID, t.ExpiresAt)
+	err := s.q.CreateRefreshToken(ctx, db.CreateRefreshTokenParams{TokenHash: t.Hash, UserID: t.UserID, FamilyID: t.FamilyID, ExpiresAt: t.ExpiresAt})
 	if err != nil {
 		return fmt.Errorf("create refresh token: %w", err)
 	}
@@ -50,23 +42,17 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t RefreshToken) error {
 // the family belongs to, with the user's current role, or ErrRefreshTokenNotUsable.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash string, now, expiresAt time.Time) (domain.Principal, error) {
 	var p domain.Principal
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var familyID, role string
-		err := tx.QueryRow(ctx, `UPDATE refresh_tokens t SET used_at = $2
-			FROM users u
-			WHERE t.token_hash = $1 AND u.id = t.user_id
-			  AND t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > $2
-			RETURNING t.user_id, t.family_id, u.role`, oldHash, now).Scan(&p.UserID, &familyID, &role)
+	err := s.inTx(ctx, func(q *db.Queries) error {
+		spent, err := q.SpendRefreshToken(ctx, db.SpendRefreshTokenParams{TokenHash: oldHash, Now: now})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrRefreshTokenNotUsable
 		}
 		if err != nil {
 			return err
 		}
-		p.Role = domain.Role(role)
-		_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at)
-			VALUES ($1, $2, $3, $4)`, newHash, p.UserID, familyID, expiresAt)
-		return err
+		p = domain.Principal{UserID: spent.UserID, Role: domain.Role(spent.Role)}
+		return q.CreateRefreshToken(ctx, db.CreateRefreshTokenParams{TokenHash: newHash, UserID: spent.UserID,
+			FamilyID: spent.FamilyID, ExpiresAt: expiresAt})
 	})
 	if errors.Is(err, ErrRefreshTokenNotUsable) {
 		return domain.Principal{}, err
@@ -79,22 +65,20 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash string,
 
 // GetRefreshToken returns a stored token by hash; an unknown one is KindNotFound.
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens WHERE token_hash = $1`, hash)
-	t, err := pgx.CollectExactlyOneRow(rows, scanRefreshToken)
+	r, err := s.q.GetRefreshToken(ctx, hash)
 	if err != nil {
 		if errors.Is(err, pgx.ErrNoRows) {
 			return RefreshToken{}, notFound(err, "refresh token")
 		}
 		return RefreshToken{}, fmt.Errorf("get refresh token: %w", err)
 	}
-	return t, nil
+	return RefreshToken{Hash: r.TokenHash, UserID: r.UserID, FamilyID: r.FamilyID, ExpiresAt: r.ExpiresAt,
+		UsedAt: r.UsedAt, RevokedAt: r.RevokedAt}, nil
 }
 
 // RevokeRefreshFamily revokes every token of a family not revoked yet.
 func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2
-		WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now)
-	if err != nil {
+	if err := s.q.RevokeRefreshFamily(ctx, db.RevokeRefreshFamilyParams{FamilyID: familyID, Now: now}); err != nil {
 		return fmt.Errorf("revoke refresh family: %w", err)
 	}
 	return nil
@@ -103,8 +87,7 @@ func (s *Store) RevokeRefreshFamily(ctx context.Context, familyID string, now ti
 // RevokeRefreshFamilyOf revokes the whole family of the token hash. It reports whether the
 // token was known at all.
 func (s *Store) RevokeRefreshFamilyOf(ctx context.Context, hash string, now time.Time) (bool, error) {
-	var familyID string
-	err := s.pool.QueryRow(ctx, `SELECT family_id FROM refresh_tokens WHERE token_hash = $1`, hash).Scan(&familyID)
+	familyID, err := s.q.GetRefreshFamily(ctx, hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -135,18 +118,15 @@ type LoginThrottle struct {
 // updated_at is the last attempt: a gap longer than Window starts the count afresh.
 func (s *Store) BeginLoginAttempt(ctx context.Context, email, clientAddr string, now time.Time, t LoginThrottle) (time.Time, error) {
 	var lockedUntil time.Time
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO login_failures (email, client_addr, failures, updated_at)
-			VALUES ($1, $2, 0, $3) ON CONFLICT (email, client_addr) DO NOTHING`, email, clientAddr, now); err != nil {
+	err := s.inTx(ctx, func(q *db.Queries) error {
+		if err := q.EnsureLoginFailures(ctx, db.EnsureLoginFailuresParams{Email: email, ClientAddr: clientAddr, Now: now}); err != nil {
 			return err
 		}
-		var failures int
-		var locked *time.Time
-		var updated time.Time
-		if err := tx.QueryRow(ctx, `SELECT failures, locked_until, updated_at FROM login_failures
-			WHERE email = $1 AND client_addr = $2 FOR UPDATE`, email, clientAddr).Scan(&failures, &locked, &updated); err != nil {
+		row, err := q.LockLoginFailures(ctx, db.LockLoginFailuresParams{Email: email, ClientAddr: clientAddr})
+		if err != nil {
 			return err
 		}
+		failures, locked, updated := row.Failures, row.LockedUntil, row.UpdatedAt
 		if locked != nil && locked.After(now) {
 			lockedUntil = *locked
 			return nil
@@ -162,9 +142,8 @@ func (s *Store) BeginLoginAttempt(ctx context.Context, email, clientAddr string,
 			// The lock itself is the penalty; afterwards the count starts again.
 			failures = 0
 		}
-		_, err := tx.Exec(ctx, `UPDATE login_failures SET failures = $3, locked_until = $4, updated_at = $5
-			WHERE email = $1 AND client_addr = $2`, email, clientAddr, failures, lockUntil, now)
-		return err
+		return q.UpdateLoginFailures(ctx, db.UpdateLoginFailuresParams{Email: email, ClientAddr: clientAddr,
+			Failures: failures, LockedUntil: lockUntil, Now: now})
 	})
 	if err != nil {
 		return time.Time{}, fmt.Errorf("begin login attempt: %w", err)
@@ -174,7 +153,7 @@ func (s *Store) BeginLoginAttempt(ctx context.Context, email, clientAddr string,
 
 // ClearLoginFailures forgets the failed attempts, and any lock, of email from clientAddr.
 func (s *Store) ClearLoginFailures(ctx context.Context, email, clientAddr string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM login_failures WHERE email = $1 AND client_addr = $2`, email, clientAddr); err != nil {
+	if err := s.q.ClearLoginFailures(ctx, db.ClearLoginFailuresParams{Email: email, ClientAddr: clientAddr}); err != nil {
 		return fmt.Errorf("clear login failures: %w", err)
 	}
 	return nil

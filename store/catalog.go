@@ -5,50 +5,55 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store/internal/db"
 )
+
+// providerRow is any generated row type of a query returning a provider's columns
+// (queries/catalog.sql); each converts to db.GetProviderRow.
+type providerRow interface {
+	db.GetProviderRow | db.GetProviderByUserRow | db.ListProvidersRow
+}
+
+func providerOf[R providerRow](row R) domain.Provider {
+	r := db.GetProviderRow(row)
+	return domain.Provider{ID: r.ID, Name: r.Name, Specialty: r.Specialty, TimeZone: r.TimeZone, UserID: r.UserID}
+}
 
 // ListProviders returns every provider, by name.
 func (s *Store) ListProviders(ctx context.Context) ([]domain.Provider, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, specialty, time_zone, coalesce(user_id, '') FROM providers ORDER BY name, id`)
+	rows, err := s.q.ListProviders(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list providers: %w", err)
 	}
-	return pgx.CollectRows(rows, scanProvider)
+	out := make([]domain.Provider, len(rows))
+	for i, r := range rows {
+		out[i] = providerOf(r)
+	}
+	return out, nil
 }
 
 // GetProvider returns one provider.
 func (s *Store) GetProvider(ctx context.Context, id string) (domain.Provider, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id, name, specialty, time_zone, coalesce(user_id, '') FROM providers WHERE id = $1`, id)
-	p, err := pgx.CollectExactlyOneRow(rows, scanProvider)
+	r, err := s.q.GetProvider(ctx, id)
 	if err != nil {
 		return domain.Provider{}, notFound(err, "provider")
 	}
-	return p, nil
+	return providerOf(r), nil
 }
 
 // GetProviderByUser returns the provider a login belongs to.
 func (s *Store) GetProviderByUser(ctx context.Context, userID string) (domain.Provider, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id, name, specialty, time_zone, coalesce(user_id, '') FROM providers WHERE user_id = $1`, userID)
-	p, err := pgx.CollectExactlyOneRow(rows, scanProvider)
+	r, err := s.q.GetProviderByUser(ctx, userID)
 	if err != nil {
 		return domain.Provider{}, notFound(err, "provider")
 	}
-	return p, nil
-}
-
-func scanProvider(row pgx.CollectableRow) (domain.Provider, error) {
-	var p domain.Provider
-	err := row.Scan(&p.ID, &p.Name, &p.Specialty, &p.TimeZone, &p.UserID)
-	return p, err
+	return providerOf(r), nil
 }
 
 // CreateProvider inserts a provider.
 func (s *Store) CreateProvider(ctx context.Context, p domain.Provider) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO providers (id, name, specialty, time_zone, user_id) VALUES ($1, $2, $3, $4, nullif($5, ''))`,
-		p.ID, p.Name, p.Specialty, p.TimeZone, p.UserID)
+	err := s.q.CreateProvider(ctx, db.CreateProviderParams{ID: p.ID, Name: p.Name, Specialty: p.Specialty, TimeZone: p.TimeZone, UserID: p.UserID})
 	if pgCode(err) == codeUniqueViolation {
 		return domain.Errorf(domain.KindConflict, "that login already belongs to a provider")
 	}
@@ -63,32 +68,29 @@ func (s *Store) CreateProvider(ctx context.Context, p domain.Provider) error {
 
 // ListServices returns every service, by name.
 func (s *Store) ListServices(ctx context.Context) ([]domain.Service, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, duration_minutes FROM services ORDER BY duration_minutes, name`)
+	rows, err := s.q.ListServices(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}
-	return pgx.CollectRows(rows, scanService)
+	out := make([]domain.Service, len(rows))
+	for i, r := range rows {
+		out[i] = domain.Service{ID: r.ID, Name: r.Name, DurationMinutes: r.DurationMinutes}
+	}
+	return out, nil
 }
 
 // GetService returns one service.
 func (s *Store) GetService(ctx context.Context, id string) (domain.Service, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT id, name, duration_minutes FROM services WHERE id = $1`, id)
-	svc, err := pgx.CollectExactlyOneRow(rows, scanService)
+	r, err := s.q.GetService(ctx, id)
 	if err != nil {
 		return domain.Service{}, notFound(err, "service")
 	}
-	return svc, nil
-}
-
-func scanService(row pgx.CollectableRow) (domain.Service, error) {
-	var svc domain.Service
-	err := row.Scan(&svc.ID, &svc.Name, &svc.DurationMinutes)
-	return svc, err
+	return domain.Service{ID: r.ID, Name: r.Name, DurationMinutes: r.DurationMinutes}, nil
 }
 
 // CreateService inserts a service.
 func (s *Store) CreateService(ctx context.Context, svc domain.Service) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO services (id, name, duration_minutes) VALUES ($1, $2, $3)`, svc.ID, svc.Name, svc.DurationMinutes)
+	err := s.q.CreateService(ctx, db.CreateServiceParams{ID: svc.ID, Name: svc.Name, DurationMinutes: svc.DurationMinutes})
 	if pgCode(err) == codeUniqueViolation {
 		return domain.Errorf(domain.KindConflict, "a service named %q exists already", svc.Name)
 	}
@@ -105,45 +107,28 @@ func (s *Store) GetSchedule(ctx context.Context, providerID string) (domain.Sche
 		return domain.Schedule{}, err
 	}
 	sched := domain.Schedule{TimeZone: p.TimeZone, Weekly: []domain.WorkingHours{}, Exceptions: []domain.Exception{}}
-	rows, err := s.pool.Query(ctx, `SELECT weekday, start_minute, end_minute FROM working_hours WHERE provider_id = $1 ORDER BY weekday, start_minute`, providerID)
+	weekly, err := s.q.ListWorkingHours(ctx, providerID)
 	if err != nil {
 		return domain.Schedule{}, fmt.Errorf("get schedule: %w", err)
 	}
-	sched.Weekly, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.WorkingHours, error) {
-		var wd, start, end int16
-		err := row.Scan(&wd, &start, &end)
-		return domain.WorkingHours{Weekday: time.Weekday(wd), Start: domain.Clock(start), End: domain.Clock(end)}, err
-	})
+	for _, h := range weekly {
+		sched.Weekly = append(sched.Weekly, domain.WorkingHours{Weekday: time.Weekday(h.Weekday), Start: domain.Clock(h.StartMinute), End: domain.Clock(h.EndMinute)})
+	}
+	exceptions, err := s.q.ListScheduleExceptions(ctx, providerID)
 	if err != nil {
 		return domain.Schedule{}, fmt.Errorf("get schedule: %w", err)
 	}
-	rows, err = s.pool.Query(ctx, `SELECT day, start_minute, end_minute FROM schedule_exceptions WHERE provider_id = $1 ORDER BY day, start_minute NULLS FIRST`, providerID)
-	if err != nil {
-		return domain.Schedule{}, fmt.Errorf("get schedule: %w", err)
-	}
-	type exRow struct {
-		day        time.Time
-		start, end *int16
-	}
-	exRows, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (exRow, error) {
-		var r exRow
-		err := row.Scan(&r.day, &r.start, &r.end)
-		return r, err
-	})
-	if err != nil {
-		return domain.Schedule{}, fmt.Errorf("get schedule: %w", err)
-	}
-	for _, r := range exRows {
-		d := domain.DateOf(r.day)
+	for _, r := range exceptions {
+		d := domain.DateOf(r.Day)
 		n := len(sched.Exceptions)
 		if n == 0 || sched.Exceptions[n-1].Date != d {
 			sched.Exceptions = append(sched.Exceptions, domain.Exception{Date: d, Closed: true})
 			n++
 		}
-		if r.start != nil {
+		if r.StartMinute != nil {
 			ex := &sched.Exceptions[n-1]
 			ex.Closed = false
-			ex.Hours = append(ex.Hours, domain.TimeRange{Start: domain.Clock(*r.start), End: domain.Clock(*r.end)})
+			ex.Hours = append(ex.Hours, domain.TimeRange{Start: domain.Clock(*r.StartMinute), End: domain.Clock(*r.EndMinute)})
 		}
 	}
 	return sched, nil
@@ -151,16 +136,16 @@ func (s *Store) GetSchedule(ctx context.Context, providerID string) (domain.Sche
 
 // ReplaceSchedule swaps a provider's whole schedule for sched in one transaction.
 func (s *Store) ReplaceSchedule(ctx context.Context, providerID string, sched domain.Schedule) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM working_hours WHERE provider_id = $1`, providerID); err != nil {
+	return s.inTx(ctx, func(q *db.Queries) error {
+		if err := q.DeleteWorkingHours(ctx, providerID); err != nil {
 			return fmt.Errorf("replace schedule: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM schedule_exceptions WHERE provider_id = $1`, providerID); err != nil {
+		if err := q.DeleteScheduleExceptions(ctx, providerID); err != nil {
 			return fmt.Errorf("replace schedule: %w", err)
 		}
 		for _, h := range sched.Weekly {
-			if _, err := tx.Exec(ctx, `INSERT INTO working_hours (provider_id, weekday, start_minute, end_minute) VALUES ($1, $2, $3, $4)`,
-				providerID, int(h.Weekday), int(h.Start), int(h.End)); err != nil {
+			if err := q.AddWorkingHours(ctx, db.AddWorkingHoursParams{ProviderID: providerID, Weekday: int(h.Weekday),
+				StartMinute: int(h.Start), EndMinute: int(h.End)}); err != nil {
 				if pgCode(err) == codeUniqueViolation {
 					return domain.Invalid("two weekly intervals start at the same time", domain.FieldError{Field: "weekly", Message: "duplicate start time"})
 				}
@@ -170,14 +155,15 @@ func (s *Store) ReplaceSchedule(ctx context.Context, providerID string, sched do
 		for _, ex := range sched.Exceptions {
 			day := time.Date(ex.Date.Year, ex.Date.Month, ex.Date.Day, 0, 0, 0, 0, time.UTC)
 			if ex.Closed || len(ex.Hours) == 0 {
-				if _, err := tx.Exec(ctx, `INSERT INTO schedule_exceptions (provider_id, day) VALUES ($1, $2)`, providerID, day); err != nil {
+				if err := q.AddScheduleException(ctx, db.AddScheduleExceptionParams{ProviderID: providerID, Day: day}); err != nil {
 					return fmt.Errorf("replace schedule: %w", err)
 				}
 				continue
 			}
 			for _, h := range ex.Hours {
-				if _, err := tx.Exec(ctx, `INSERT INTO schedule_exceptions (provider_id, day, start_minute, end_minute) VALUES ($1, $2, $3, $4)`,
-					providerID, day, int(h.Start), int(h.End)); err != nil {
+				start, end := int(h.Start), int(h.End)
+				if err := q.AddScheduleException(ctx, db.AddScheduleExceptionParams{ProviderID: providerID, Day: day,
+					StartMinute: &start, EndMinute: &end}); err != nil {
 					return fmt.Errorf("replace schedule: %w", err)
 				}
 			}
@@ -189,17 +175,13 @@ func (s *Store) ReplaceSchedule(ctx context.Context, providerID string, sched do
 // BusyIntervals returns the time a provider's held, confirmed or checked-in bookings occupy
 // between from and to, in start order.
 func (s *Store) BusyIntervals(ctx context.Context, providerID string, from, to time.Time) ([]domain.Slot, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT start_at, end_at FROM bookings
-		WHERE provider_id = $1 AND status IN ('held', 'confirmed', 'checked_in')
-		  AND during && tstzrange($2, $3, '[)')
-		ORDER BY start_at`, providerID, from, to)
+	rows, err := s.q.BusyIntervals(ctx, db.BusyIntervalsParams{ProviderID: providerID, FromTime: from, ToTime: to})
 	if err != nil {
 		return nil, fmt.Errorf("busy intervals: %w", err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (domain.Slot, error) {
-		var sl domain.Slot
-		err := row.Scan(&sl.Start, &sl.End)
-		return sl, err
-	})
+	out := make([]domain.Slot, len(rows))
+	for i, r := range rows {
+		out[i] = domain.Slot{Start: r.StartAt, End: r.EndAt}
+	}
+	return out, nil
 }

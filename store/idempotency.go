@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/clinicbook/booking/store/internal/db"
 )
 
 // KeyClaim is the binding an Idempotency-Key holds: the booking its request concerned, the
@@ -28,19 +30,12 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, userID, key, requestHas
 // ClaimKey is ClaimIdempotencyKey telling also whether the key was bound just now. A user's
 // keys are one namespace: a key names one request, whether it made a booking or commanded one.
 func (s *Store) ClaimKey(ctx context.Context, userID, key, requestHash, bookingID string) (KeyClaim, error) {
-	var c KeyClaim
+	var r db.ClaimKeyRow
 	var err error
 	// A concurrent first claim can commit after this statement's snapshot: then neither branch
 	// sees a row, and asking again does.
 	for attempt := 0; attempt < 3; attempt++ {
-		err = s.pool.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO idempotency_keys (user_id, key, request_hash, booking_id) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (user_id, key) DO NOTHING
-			RETURNING booking_id, request_hash)
-		SELECT booking_id, request_hash, true FROM ins
-		UNION ALL
-		SELECT booking_id, request_hash, false FROM idempotency_keys WHERE user_id = $1 AND key = $2
-		LIMIT 1`, userID, key, requestHash, bookingID).Scan(&c.BookingID, &c.RequestHash, &c.New)
+		r, err = s.q.ClaimKey(ctx, db.ClaimKeyParams{UserID: userID, Key: key, RequestHash: requestHash, BookingID: bookingID})
 		if !errors.Is(err, pgx.ErrNoRows) {
 			break
 		}
@@ -48,5 +43,5 @@ func (s *Store) ClaimKey(ctx context.Context, userID, key, requestHash, bookingI
 	if err != nil {
 		return KeyClaim{}, fmt.Errorf("claim idempotency key: %w", err)
 	}
-	return c, nil
+	return KeyClaim{BookingID: r.BookingID, RequestHash: r.RequestHash, New: r.Created}, nil
 }

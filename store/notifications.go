@@ -8,16 +8,20 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store/internal/db"
 )
 
-const notificationColumns = `id, booking_id, kind, variant, channel, revision, recipient, status,
-	coalesce(provider_message_id, ''), error, attempts, created_at, updated_at`
+// notificationRow is any generated row type of a query returning a notification's columns
+// (queries/notifications.sql); each converts to db.GetNotificationByMessageRow.
+type notificationRow interface {
+	db.GetNotificationByMessageRow | db.EnsureNotificationRow | db.SetDeliveryStatusRow | db.ListNotificationsRow
+}
 
-func scanNotification(row pgx.CollectableRow) (domain.Notification, error) {
-	var n domain.Notification
-	err := row.Scan(&n.ID, &n.BookingID, &n.Kind, &n.Variant, &n.Channel, &n.Revision, &n.Recipient, &n.Status,
-		&n.ProviderMessageID, &n.Error, &n.Attempts, &n.CreatedAt, &n.UpdatedAt)
-	return n, err
+func notificationOf[R notificationRow](row R) domain.Notification {
+	r := db.GetNotificationByMessageRow(row)
+	return domain.Notification{ID: r.ID, BookingID: r.BookingID, Kind: r.Kind, Variant: r.Variant, Channel: r.Channel,
+		Revision: r.Revision, Recipient: r.Recipient, Status: r.Status, ProviderMessageID: r.ProviderMessageID,
+		Error: r.Error, Attempts: r.Attempts, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
 // EnsureNotification writes the row for n's booking, kind, variant, channel and revision unless
@@ -27,40 +31,21 @@ func (s *Store) EnsureNotification(ctx context.Context, n domain.Notification) (
 	// A concurrent first insert can commit after this statement's snapshot: then neither
 	// branch sees a row, and asking again does.
 	for attempt := 0; attempt < 3; attempt++ {
-		out, err := s.ensureNotification(ctx, n)
-		if err != nil || len(out) > 0 {
-			if err != nil {
-				return domain.Notification{}, err
-			}
-			return out[0], nil
+		rows, err := s.q.EnsureNotification(ctx, db.EnsureNotificationParams{ID: n.ID, BookingID: n.BookingID, Kind: n.Kind,
+			Variant: n.Variant, Channel: n.Channel, Revision: n.Revision, Recipient: n.Recipient})
+		if err != nil {
+			return domain.Notification{}, fmt.Errorf("ensure notification: %w", err)
+		}
+		if len(rows) > 0 {
+			return notificationOf(rows[0]), nil
 		}
 	}
 	return domain.Notification{}, fmt.Errorf("ensure notification: row not visible")
 }
 
-func (s *Store) ensureNotification(ctx context.Context, n domain.Notification) ([]domain.Notification, error) {
-	rows, _ := s.pool.Query(ctx, `WITH ins AS (
-			INSERT INTO notifications (id, booking_id, kind, variant, channel, revision, recipient, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')
-			ON CONFLICT (booking_id, kind, variant, channel, revision) DO NOTHING
-			RETURNING `+notificationColumns+`)
-		SELECT * FROM ins
-		UNION ALL
-		SELECT `+notificationColumns+` FROM notifications
-		WHERE booking_id = $2 AND kind = $3 AND variant = $4 AND channel = $5 AND revision = $6`,
-		n.ID, n.BookingID, n.Kind, n.Variant, n.Channel, n.Revision, n.Recipient)
-	out, err := pgx.CollectRows(rows, scanNotification)
-	if err != nil {
-		return nil, fmt.Errorf("ensure notification: %w", err)
-	}
-	return out, nil
-}
-
 // MarkNotificationSending records that a send is about to start.
 func (s *Store) MarkNotificationSending(ctx context.Context, id string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'sending', attempts = attempts + 1, updated_at = now()
-		WHERE id = $1 AND status IN ('pending', 'sending')`, id)
-	if err != nil {
+	if err := s.q.MarkNotificationSending(ctx, id); err != nil {
 		return fmt.Errorf("mark notification sending: %w", err)
 	}
 	return nil
@@ -69,10 +54,7 @@ func (s *Store) MarkNotificationSending(ctx context.Context, id string) error {
 // MarkSMSSending is MarkNotificationSending for an SMS: it also keeps the text about to be
 // handed to Twilio, which a retry of unknown outcome looks for (SentSMSText).
 func (s *Store) MarkSMSSending(ctx context.Context, id, text string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'sending', attempts = attempts + 1, sms_text = $2,
-			updated_at = now()
-		WHERE id = $1 AND status IN ('pending', 'sending')`, id, text)
-	if err != nil {
+	if err := s.q.MarkSMSSending(ctx, db.MarkSMSSendingParams{ID: id, SmsText: text}); err != nil {
 		return fmt.Errorf("mark sms sending: %w", err)
 	}
 	return nil
@@ -81,8 +63,8 @@ func (s *Store) MarkSMSSending(ctx context.Context, id, text string) error {
 // SentSMSText is the text the last send of an SMS handed Twilio; "" when none was kept (a
 // send begun before the text was).
 func (s *Store) SentSMSText(ctx context.Context, id string) (string, error) {
-	var text string
-	if err := s.pool.QueryRow(ctx, `SELECT sms_text FROM notifications WHERE id = $1`, id).Scan(&text); err != nil {
+	text, err := s.q.SentSMSText(ctx, id)
+	if err != nil {
 		return "", fmt.Errorf("sent sms text: %w", err)
 	}
 	return text, nil
@@ -92,15 +74,11 @@ func (s *Store) SentSMSText(ctx context.Context, id string) (string, error) {
 // delivery report that arrived before the id was known. It and SetDeliveryStatus take the
 // same per-message lock, so a report is either seen here or finds the id stored.
 func (s *Store) MarkNotificationSent(ctx context.Context, id, providerMessageID string) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error {
-		if err := lockMessage(ctx, tx, providerMessageID); err != nil {
+	return s.inTx(ctx, func(q *db.Queries) error {
+		if err := lockMessage(ctx, q, providerMessageID); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `UPDATE notifications SET provider_message_id = nullif($2, ''), error = '', updated_at = now(),
-				status = coalesce((SELECT r.status FROM delivery_reports r
-					WHERE r.provider_message_id = $2 AND r.status IN ('sent', 'delivered', 'undelivered', 'failed')), 'sent')
-			WHERE id = $1 AND status IN ('pending', 'sending')`, id, providerMessageID)
-		if err != nil {
+		if err := q.MarkNotificationSent(ctx, db.MarkNotificationSentParams{ID: id, ProviderMessageID: providerMessageID}); err != nil {
 			return fmt.Errorf("mark notification sent: %w", err)
 		}
 		return nil
@@ -108,11 +86,11 @@ func (s *Store) MarkNotificationSent(ctx context.Context, id, providerMessageID 
 }
 
 // lockMessage serialises the writes about one provider message id, until the transaction ends.
-func lockMessage(ctx context.Context, tx pgx.Tx, providerMessageID string) error {
+func lockMessage(ctx context.Context, q *db.Queries, providerMessageID string) error {
 	if providerMessageID == "" {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('message:' || $1))`, providerMessageID); err != nil {
+	if err := q.LockMessage(ctx, providerMessageID); err != nil {
 		return fmt.Errorf("lock message %s: %w", providerMessageID, err)
 	}
 	return nil
@@ -120,8 +98,7 @@ func lockMessage(ctx context.Context, tx pgx.Tx, providerMessageID string) error
 
 // MarkNotificationFailed records a refusal that retrying cannot fix.
 func (s *Store) MarkNotificationFailed(ctx context.Context, id, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'failed', error = $2, updated_at = now() WHERE id = $1`, id, reason)
-	if err != nil {
+	if err := s.q.MarkNotificationFailed(ctx, db.MarkNotificationFailedParams{ID: id, Error: reason}); err != nil {
 		return fmt.Errorf("mark notification failed: %w", err)
 	}
 	return nil
@@ -129,9 +106,7 @@ func (s *Store) MarkNotificationFailed(ctx context.Context, id, reason string) e
 
 // MarkNotificationSkipped records a message that events overtook before it could go out.
 func (s *Store) MarkNotificationSkipped(ctx context.Context, id, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET status = 'skipped', error = $2, updated_at = now()
-		WHERE id = $1 AND status IN ('pending', 'sending')`, id, reason)
-	if err != nil {
+	if err := s.q.MarkNotificationSkipped(ctx, db.MarkNotificationSkippedParams{ID: id, Error: reason}); err != nil {
 		return fmt.Errorf("mark notification skipped: %w", err)
 	}
 	return nil
@@ -139,8 +114,7 @@ func (s *Store) MarkNotificationSkipped(ctx context.Context, id, reason string) 
 
 // NoteNotificationError keeps the last temporary error for the timeline; the status stays.
 func (s *Store) NoteNotificationError(ctx context.Context, id, reason string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE notifications SET error = $2, updated_at = now() WHERE id = $1`, id, reason)
-	if err != nil {
+	if err := s.q.NoteNotificationError(ctx, db.NoteNotificationErrorParams{ID: id, Error: reason}); err != nil {
 		return fmt.Errorf("note notification error: %w", err)
 	}
 	return nil
@@ -152,35 +126,28 @@ func (s *Store) NoteNotificationError(ctx context.Context, id, reason string) er
 func (s *Store) SetDeliveryStatus(ctx context.Context, providerMessageID, status string) (domain.Notification, error) {
 	var out domain.Notification
 	kept := false
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		if err := lockMessage(ctx, tx, providerMessageID); err != nil {
+	err := s.inTx(ctx, func(q *db.Queries) error {
+		if err := lockMessage(ctx, q, providerMessageID); err != nil {
 			return err
 		}
-		rows, _ := tx.Query(ctx, `UPDATE notifications SET status = $2, updated_at = now()
-			WHERE provider_message_id = $1 AND status NOT IN ('delivered', 'undelivered', 'failed')
-			RETURNING `+notificationColumns, providerMessageID, status)
-		updated, err := pgx.CollectRows(rows, scanNotification)
-		if err != nil {
-			return fmt.Errorf("set delivery status: %w", err)
-		}
-		if len(updated) > 0 {
-			out = updated[0]
+		updated, err := q.SetDeliveryStatus(ctx, db.SetDeliveryStatusParams{ProviderMessageID: providerMessageID, Status: status})
+		if err == nil {
+			out = notificationOf(updated)
 			return nil
 		}
-		rows, _ = tx.Query(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE provider_message_id = $1`, providerMessageID)
-		n, err := pgx.CollectExactlyOneRow(rows, scanNotification)
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("set delivery status: %w", err)
+		}
+		n, err := q.GetNotificationByMessage(ctx, providerMessageID)
 		if err == nil {
-			out = n // already final
+			out = notificationOf(n) // already final
 			return nil
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("set delivery status: %w", err)
 		}
 		kept = true
-		_, err = tx.Exec(ctx, `INSERT INTO delivery_reports (provider_message_id, status) VALUES ($1, $2)
-			ON CONFLICT (provider_message_id) DO UPDATE SET status = EXCLUDED.status, received_at = now()
-			WHERE delivery_reports.status NOT IN ('delivered', 'undelivered', 'failed')`, providerMessageID, status)
-		if err != nil {
+		if err := q.KeepDeliveryReport(ctx, db.KeepDeliveryReportParams{ProviderMessageID: providerMessageID, Status: status}); err != nil {
 			return fmt.Errorf("keep delivery report: %w", err)
 		}
 		return nil
@@ -193,9 +160,13 @@ func (s *Store) SetDeliveryStatus(ctx context.Context, providerMessageID, status
 
 // ListNotifications returns a booking's notifications, oldest first.
 func (s *Store) ListNotifications(ctx context.Context, bookingID string) ([]domain.Notification, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+notificationColumns+` FROM notifications WHERE booking_id = $1 ORDER BY created_at, id`, bookingID)
+	rows, err := s.q.ListNotifications(ctx, bookingID)
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
-	return pgx.CollectRows(rows, scanNotification)
+	out := make([]domain.Notification, len(rows))
+	for i, r := range rows {
+		out[i] = notificationOf(r)
+	}
+	return out, nil
 }

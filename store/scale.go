@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/clinicbook/booking/store/internal/db"
 )
 
 // ScaleSpec describes a clinic group to generate for measuring: Providers doctors (alternately
@@ -40,41 +42,41 @@ func (s *Store) SeedScale(ctx context.Context, spec ScaleSpec, progress func(don
 		return nil, fmt.Errorf("seed scale: %w", err)
 	}
 	defer conn.Release()
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM providers WHERE id LIKE $1 || '%')`, ScalePrefix).Scan(&exists); err != nil {
+	q := db.New(conn)
+	exists, err := q.ScaleGroupExists(ctx, ScalePrefix)
+	if err != nil {
 		return nil, fmt.Errorf("seed scale: %w", err)
 	}
 	if exists {
 		return nil, fmt.Errorf("seed scale: the database holds a generated clinic group already")
 	}
 	// The data is regenerable: losing the last commits to a crash costs nothing.
-	if _, err := conn.Exec(ctx, `SET synchronous_commit = off`); err != nil {
+	if err := q.SkipCommitFlush(ctx); err != nil {
 		return nil, fmt.Errorf("seed scale: %w", err)
 	}
 	from := spec.Now.Add(-spec.Span / 2)
 	to := spec.Now.Add(spec.Span / 2)
 
+	// The clinic group's rows, from queries/scale.sql.
+	fill := []struct {
+		what string
+		add  func(q *db.Queries) error
+	}{
+		{"services", func(q *db.Queries) error { return q.AddScaleServices(ctx) }},
+		{"providers", func(q *db.Queries) error { return q.AddScaleProviders(ctx, spec.Providers) }},
+		{"working hours", func(q *db.Queries) error { return q.AddScaleWorkingHours(ctx, spec.Providers) }},
+		{"patients", func(q *db.Queries) error { return q.AddScalePatients(ctx, spec.Patients) }},
+	}
+	// The appointments and bookings, through temporary tables this transaction makes: sqlc
+	// checks a query against the migrations' tables only, so these statements stay here.
 	setup := []struct {
 		what string
 		sql  string
 		args []any
 	}{
-		{"services", `INSERT INTO services (id, name, duration_minutes)
-			VALUES ('scale-svc-15', 'Quick check', 15), ('scale-svc-30', 'Consultation', 30), ('scale-svc-60', 'Extended visit', 60)
-			ON CONFLICT (name) DO NOTHING`, nil},
 		// The clinic's own services of those lengths, when it has them.
 		{"services", `CREATE TEMP TABLE scale_services ON COMMIT DROP AS
 			SELECT duration_minutes AS len, min(id) AS id FROM services WHERE duration_minutes IN (15, 30, 60) GROUP BY duration_minutes`, nil},
-		{"providers", `INSERT INTO providers (id, name, specialty, time_zone)
-			SELECT 'scale-p-' || i, 'Dr. Scale ' || i, (ARRAY['General practice', 'Dermatology', 'Pediatrics', 'Cardiology'])[i % 4 + 1],
-			       CASE WHEN i % 2 = 0 THEN 'Europe/Berlin' ELSE 'America/New_York' END
-			FROM generate_series(1, $1::int) i`, []any{spec.Providers}},
-		{"working hours", `INSERT INTO working_hours (provider_id, weekday, start_minute, end_minute)
-			SELECT 'scale-p-' || i, wd, h.s, h.e
-			FROM generate_series(1, $1::int) i, generate_series(1, 5) wd, (VALUES (480, 720), (780, 1020)) h(s, e)`, []any{spec.Providers}},
-		{"patients", `INSERT INTO users (id, email, password_hash, name, role, email_verified_at)
-			SELECT 'scale-u-' || i, 'scale-patient-' || i || '@scale.test', '!generated', 'Patient ' || i, 'patient', now()
-			FROM generate_series(1, $1::int) i`, []any{spec.Patients}},
 		// Every appointment the hours could hold, ranked in a scattered order: the ones under
 		// way now first (so that a small data set has someone checked in), then by a hash.
 		{"appointments", `CREATE TEMP TABLE scale_slots ON COMMIT DROP AS
@@ -102,6 +104,12 @@ func (s *Store) SeedScale(ctx context.Context, spec ScaleSpec, progress func(don
 
 	var counts map[string]int
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		txq := q.WithTx(tx)
+		for _, f := range fill {
+			if err := f.add(txq); err != nil {
+				return fmt.Errorf("seed scale: %s: %w", f.what, err)
+			}
+		}
 		for _, st := range setup {
 			if _, err := tx.Exec(ctx, st.sql, st.args...); err != nil {
 				return fmt.Errorf("seed scale: %s: %w", st.what, err)
@@ -157,25 +165,22 @@ func (s *Store) SeedScale(ctx context.Context, spec ScaleSpec, progress func(don
 				progress(done)
 			}
 		}
-		rows, err := tx.Query(ctx, `SELECT status, count(*)::int FROM bookings WHERE provider_id LIKE 'scale-p-%' GROUP BY status`)
+		byStatus, err := txq.CountScaleBookings(ctx)
 		if err != nil {
 			return fmt.Errorf("seed scale: %w", err)
 		}
 		counts = map[string]int{}
-		var status string
-		var n int
-		_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error {
-			counts[status] = n
-			return nil
-		})
-		return err
+		for _, c := range byStatus {
+			counts[c.Status] = c.Count
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	// The visibility map lets the reads answer from their indexes alone; fresh statistics
 	// let the planner choose them.
-	if _, err := conn.Exec(ctx, `VACUUM (ANALYZE) bookings`); err != nil {
+	if err := q.VacuumBookings(ctx); err != nil {
 		return nil, fmt.Errorf("seed scale: vacuum: %w", err)
 	}
 	return counts, nil

@@ -1,5 +1,8 @@
 // Package store is the platform's PostgreSQL data access: the migrations, the pool and every
-// query. SQL lives here and nowhere else.
+// query. SQL lives here and nowhere else: the queries in queries/*.sql, from which sqlc
+// generates the typed code of internal/db (make sqlc; never edited by hand), with the
+// migrations as its schema. This package wraps that code with the domain's types, the
+// transaction helper and the mapping of PostgreSQL errors to domain errors.
 package store
 
 import (
@@ -17,6 +20,7 @@ import (
 	"github.com/jackc/tern/v2/migrate"
 
 	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store/internal/db"
 )
 
 //go:embed migrations/*.sql
@@ -25,10 +29,11 @@ var migrations embed.FS
 // Store wraps the pool with the platform's queries.
 type Store struct {
 	pool *pgxpool.Pool
+	q    *db.Queries // the generated queries, on the pool
 }
 
 // New wraps an open pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, q: db.New(pool)} }
 
 // Pool is the underlying pool, for health checks.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
@@ -113,6 +118,11 @@ func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
+// inTx runs fn with the generated queries in a transaction, committed when fn returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(q *db.Queries) error) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error { return fn(s.q.WithTx(tx)) })
+}
+
 // PostgreSQL error codes we turn into domain errors.
 const (
 	codeUniqueViolation    = "23505"
@@ -166,13 +176,14 @@ func EnsureDatabase(ctx context.Context, databaseURL string) error {
 		return fmt.Errorf("reach PostgreSQL at %s:%d: %w", cfg.Host, cfg.Port, err)
 	}
 	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+	exists, err := db.New(conn).DatabaseExists(ctx, name)
+	if err != nil {
 		return fmt.Errorf("look for database %s: %w", name, err)
 	}
 	if exists {
 		return nil
 	}
+	// Written here: sqlc generates no statement whose identifier is chosen at run time.
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 	if err != nil && pgCode(err) != "42P04" { // created meanwhile by another process
 		return fmt.Errorf("create database %s: %w", name, err)

@@ -4,28 +4,26 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store/internal/db"
 )
 
-const userColumns = `id, email, password_hash, name, phone, role, created_at,
-	email_verified_at IS NOT NULL, phone_verified_at IS NOT NULL`
+// userRow is any generated row type of a query returning a user's columns
+// (queries/users.sql); each converts to db.GetUserRow.
+type userRow interface {
+	db.GetUserRow | db.GetUserByEmailRow | db.CreateUserRow
+}
 
-func scanUser(row pgx.CollectableRow) (domain.User, error) {
-	var u domain.User
-	var role string
-	err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Name, &u.Phone, &role, &u.CreatedAt, &u.EmailVerified, &u.PhoneVerified)
-	u.Role = domain.Role(role)
-	return u, err
+func userOf[R userRow](row R) domain.User {
+	r := db.GetUserRow(row)
+	return domain.User{ID: r.ID, Email: r.Email, PasswordHash: r.PasswordHash, Name: r.Name, Phone: r.Phone,
+		Role: domain.Role(r.Role), CreatedAt: r.CreatedAt, EmailVerified: r.EmailVerified, PhoneVerified: r.PhoneVerified}
 }
 
 // CreateUser inserts a user; an email already in use (in any case) is a conflict.
 func (s *Store) CreateUser(ctx context.Context, u domain.User) (domain.User, error) {
-	rows, _ := s.pool.Query(ctx, `INSERT INTO users (id, email, password_hash, name, phone, role)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+userColumns,
-		u.ID, u.Email, u.PasswordHash, u.Name, u.Phone, string(u.Role))
-	created, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	created, err := s.q.CreateUser(ctx, db.CreateUserParams{ID: u.ID, Email: u.Email, PasswordHash: u.PasswordHash,
+		Name: u.Name, Phone: u.Phone, Role: string(u.Role)})
 	if pgCode(err) == codeUniqueViolation {
 		return domain.User{}, &domain.Error{Kind: domain.KindConflict, Message: "an account with that email exists already",
 			Fields: []domain.FieldError{{Field: "email", Message: "already registered"}}}
@@ -33,27 +31,25 @@ func (s *Store) CreateUser(ctx context.Context, u domain.User) (domain.User, err
 	if err != nil {
 		return domain.User{}, fmt.Errorf("create user: %w", err)
 	}
-	return created, nil
+	return userOf(created), nil
 }
 
 // GetUser returns one user by id.
 func (s *Store) GetUser(ctx context.Context, id string) (domain.User, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)
-	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	r, err := s.q.GetUser(ctx, id)
 	if err != nil {
 		return domain.User{}, notFound(err, "user")
 	}
-	return u, nil
+	return userOf(r), nil
 }
 
 // GetUserByEmail returns one user by email, compared without case.
 func (s *Store) GetUserByEmail(ctx context.Context, email string) (domain.User, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE lower(email) = lower($1)`, email)
-	u, err := pgx.CollectExactlyOneRow(rows, scanUser)
+	r, err := s.q.GetUserByEmail(ctx, email)
 	if err != nil {
 		return domain.User{}, notFound(err, "user")
 	}
-	return u, nil
+	return userOf(r), nil
 }
 
 // UserNames returns the names of the users with these ids, in one statement however many
@@ -63,14 +59,12 @@ func (s *Store) UserNames(ctx context.Context, ids []string) (map[string]string,
 	if len(ids) == 0 {
 		return names, nil
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT id, name FROM users WHERE id = ANY($1)`, ids)
-	var id, name string
-	_, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error {
-		names[id] = name
-		return nil
-	})
+	rows, err := s.q.UserNames(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("user names: %w", err)
+	}
+	for _, r := range rows {
+		names[r.ID] = r.Name
 	}
 	return names, nil
 }

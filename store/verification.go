@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/clinicbook/booking/domain"
+	"github.com/clinicbook/booking/store/internal/db"
 )
 
 // VerificationCode is the pending code of one account and channel. Only its hash is kept.
@@ -23,23 +24,12 @@ type VerificationCode struct {
 	CreatedAt time.Time
 }
 
-// verifiedColumn is the users column that records a channel's verification.
-func verifiedColumn(channel string) (string, error) {
-	switch channel {
-	case domain.ChannelEmail:
-		return "email_verified_at", nil
-	case domain.ChannelSMS:
-		return "phone_verified_at", nil
+// checkChannel refuses a channel that has no verification: only email and SMS have one.
+func checkChannel(channel string) error {
+	if channel != domain.ChannelEmail && channel != domain.ChannelSMS {
+		return fmt.Errorf("unknown verification channel %q", channel)
 	}
-	return "", fmt.Errorf("unknown verification channel %q", channel)
-}
-
-// addressColumn is the users column holding a channel's address.
-func addressColumn(channel string) string {
-	if channel == domain.ChannelSMS {
-		return "phone"
-	}
-	return "email"
+	return nil
 }
 
 var errPhoneTaken = &domain.Error{Kind: domain.KindConflict,
@@ -70,62 +60,59 @@ type SendRefusal struct {
 // under either limit together.
 func (s *Store) SaveVerificationCode(ctx context.Context, c VerificationCode, limits SendLimits) (SendRefusal, error) {
 	var refused SendRefusal
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var id string
-		if err := tx.QueryRow(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, c.UserID).Scan(&id); err != nil {
+	err := s.inTx(ctx, func(q *db.Queries) error {
+		if _, err := q.LockUser(ctx, c.UserID); err != nil {
 			return notFound(err, "user")
 		}
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('verification:' || $1, 0))`, c.SentTo); err != nil {
+		if err := q.LockVerificationAddress(ctx, c.SentTo); err != nil {
 			return err
 		}
 		since, day := c.CreatedAt.Add(-time.Hour), c.CreatedAt.Add(-24*time.Hour)
 		// Sends older than the longest window count for nothing any more.
-		if _, err := tx.Exec(ctx, `DELETE FROM verification_sends WHERE (user_id = $1 OR sent_to = $2) AND sent_at <= $3`,
-			c.UserID, c.SentTo, day); err != nil {
+		if err := q.DeleteOldVerificationSends(ctx, db.DeleteOldVerificationSendsParams{UserID: c.UserID, SentTo: c.SentTo, Before: day}); err != nil {
 			return err
 		}
-		check := func(query string, limit int, window time.Duration, args ...any) (bool, error) {
-			if limit <= 0 {
-				return false, nil
-			}
-			var n int
-			var oldest *time.Time
-			if err := tx.QueryRow(ctx, query, args...).Scan(&n, &oldest); err != nil {
-				return false, err
-			}
-			if n < limit || oldest == nil {
-				return false, nil
+		// over reports whether n sends, the oldest at oldest, reach limit in window, and if so
+		// how long until the oldest leaves it.
+		over := func(n int, oldest time.Time, limit int, window time.Duration) bool {
+			if n < limit {
+				return false
 			}
 			refused.Wait = oldest.Add(window).Sub(c.CreatedAt)
-			return true, nil
+			return true
 		}
-		over, err := check(`SELECT count(*), min(sent_at) FROM verification_sends
-			WHERE user_id = $1 AND channel = $2 AND sent_at > $3`, limits.PerAccount, time.Hour, c.UserID, c.Channel, since)
-		if err != nil || over {
-			return err
+		if limits.PerAccount > 0 {
+			sent, err := q.CountAccountSends(ctx, db.CountAccountSendsParams{UserID: c.UserID, Channel: c.Channel, Since: since})
+			if err != nil {
+				return err
+			}
+			if over(sent.Count, sent.Oldest, limits.PerAccount, time.Hour) {
+				return nil
+			}
 		}
 		for _, w := range []struct {
 			limit  int
 			window time.Duration
 			since  time.Time
 		}{{limits.PerAddress, time.Hour, since}, {limits.PerAddressDay, 24 * time.Hour, day}} {
-			over, err = check(`SELECT count(*), min(sent_at) FROM verification_sends
-				WHERE sent_to = $1 AND sent_at > $2`, w.limit, w.window, c.SentTo, w.since)
-			if err != nil || over {
-				refused.ByAddress = over
+			if w.limit <= 0 {
+				continue
+			}
+			sent, err := q.CountAddressSends(ctx, db.CountAddressSendsParams{SentTo: c.SentTo, Since: w.since})
+			if err != nil {
 				return err
 			}
+			if over(sent.Count, sent.Oldest, w.limit, w.window) {
+				refused.ByAddress = true
+				return nil
+			}
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO verification_sends (user_id, channel, sent_to, sent_at) VALUES ($1, $2, $3, $4)`,
-			c.UserID, c.Channel, c.SentTo, c.CreatedAt); err != nil {
+		if err := q.AddVerificationSend(ctx, db.AddVerificationSendParams{UserID: c.UserID, Channel: c.Channel,
+			SentTo: c.SentTo, SentAt: c.CreatedAt}); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO verification_codes (user_id, channel, sent_to, code_hash, expires_at, attempts, created_at)
-			VALUES ($1, $2, $3, $4, $5, 0, $6)
-			ON CONFLICT (user_id, channel) DO UPDATE SET sent_to = EXCLUDED.sent_to, code_hash = EXCLUDED.code_hash,
-				expires_at = EXCLUDED.expires_at, attempts = 0, created_at = EXCLUDED.created_at`,
-			c.UserID, c.Channel, c.SentTo, c.CodeHash, c.ExpiresAt, c.CreatedAt)
-		return err
+		return q.SaveVerificationCode(ctx, db.SaveVerificationCodeParams{UserID: c.UserID, Channel: c.Channel, SentTo: c.SentTo,
+			CodeHash: c.CodeHash, ExpiresAt: c.ExpiresAt, CreatedAt: c.CreatedAt})
 	})
 	if domain.IsKind(err, domain.KindNotFound) {
 		return SendRefusal{}, err
@@ -139,8 +126,7 @@ func (s *Store) SaveVerificationCode(ctx context.Context, c VerificationCode, li
 // DeleteVerificationCode drops the pending code of an account and channel if it is still the
 // one with codeHash (a concurrent resend may have replaced it).
 func (s *Store) DeleteVerificationCode(ctx context.Context, userID, channel, codeHash string) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM verification_codes WHERE user_id = $1 AND channel = $2 AND code_hash = $3`,
-		userID, channel, codeHash); err != nil {
+	if err := s.q.DeleteVerificationCode(ctx, db.DeleteVerificationCodeParams{UserID: userID, Channel: channel, CodeHash: codeHash}); err != nil {
 		return fmt.Errorf("delete verification code: %w", err)
 	}
 	return nil
@@ -151,18 +137,15 @@ func (s *Store) DeleteVerificationCode(ctx context.Context, userID, channel, cod
 // count is taken before the code is compared, under the row's lock, so concurrent guesses
 // each use up a try and cannot exceed the limit between them.
 func (s *Store) CountVerificationAttempt(ctx context.Context, userID, channel string) (VerificationCode, error) {
-	c := VerificationCode{UserID: userID, Channel: channel}
-	err := s.pool.QueryRow(ctx, `UPDATE verification_codes SET attempts = attempts + 1
-		WHERE user_id = $1 AND channel = $2
-		RETURNING sent_to, code_hash, expires_at, attempts, created_at`, userID, channel).
-		Scan(&c.SentTo, &c.CodeHash, &c.ExpiresAt, &c.Attempts, &c.CreatedAt)
+	r, err := s.q.CountVerificationAttempt(ctx, db.CountVerificationAttemptParams{UserID: userID, Channel: channel})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return VerificationCode{}, domain.Errorf(domain.KindNotFound, "no verification code pending")
 	}
 	if err != nil {
 		return VerificationCode{}, fmt.Errorf("count verification attempt: %w", err)
 	}
-	return c, nil
+	return VerificationCode{UserID: userID, Channel: channel, SentTo: r.SentTo, CodeHash: r.CodeHash,
+		ExpiresAt: r.ExpiresAt, Attempts: r.Attempts, CreatedAt: r.CreatedAt}, nil
 }
 
 // CompleteVerification marks the channel verified as of at, provided the user's address is
@@ -170,21 +153,24 @@ func (s *Store) CountVerificationAttempt(ctx context.Context, userID, channel st
 // account has verified meanwhile is KindConflict; an address changed since the code was sent
 // is KindConflict too.
 func (s *Store) CompleteVerification(ctx context.Context, userID, channel, address string, at time.Time) error {
-	col, err := verifiedColumn(channel)
-	if err != nil {
+	if err := checkChannel(channel); err != nil {
 		return err
 	}
-	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE users SET `+col+` = $3 WHERE id = $1 AND `+addressColumn(channel)+` = $2`,
-			userID, address, at)
+	err := s.inTx(ctx, func(q *db.Queries) error {
+		var changed int64
+		var err error
+		if channel == domain.ChannelSMS {
+			changed, err = q.VerifyPhone(ctx, db.VerifyPhoneParams{ID: userID, Address: address, At: at})
+		} else {
+			changed, err = q.VerifyEmail(ctx, db.VerifyEmailParams{ID: userID, Address: address, At: at})
+		}
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if changed == 0 {
 			return domain.Errorf(domain.KindConflict, "your %s changed after the code was sent; request a new code", addressName(channel))
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM verification_codes WHERE user_id = $1 AND channel = $2`, userID, channel)
-		return err
+		return q.DropVerificationCode(ctx, db.DropVerificationCodeParams{UserID: userID, Channel: channel})
 	})
 	if pgCode(err) == codeUniqueViolation {
 		return errPhoneTaken
@@ -208,19 +194,24 @@ func addressName(channel string) string {
 // MarkVerified marks a channel of a user verified as of at without a code: for the seeded demo
 // accounts and for tests that are not about verification.
 func (s *Store) MarkVerified(ctx context.Context, userID, channel string, at time.Time) error {
-	col, err := verifiedColumn(channel)
-	if err != nil {
+	if err := checkChannel(channel); err != nil {
 		return err
 	}
 	// An empty phone is no number: it is never verified.
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET `+col+` = $2 WHERE id = $1 AND `+addressColumn(channel)+` <> ''`, userID, at)
+	var changed int64
+	var err error
+	if channel == domain.ChannelSMS {
+		changed, err = s.q.MarkPhoneVerified(ctx, db.MarkPhoneVerifiedParams{ID: userID, At: at})
+	} else {
+		changed, err = s.q.MarkEmailVerified(ctx, db.MarkEmailVerifiedParams{ID: userID, At: at})
+	}
 	if pgCode(err) == codeUniqueViolation {
 		return errPhoneTaken
 	}
 	if err != nil {
 		return fmt.Errorf("mark verified: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if changed == 0 {
 		return domain.Errorf(domain.KindNotFound, "user not found, or without a %s", addressName(channel))
 	}
 	return nil
@@ -228,9 +219,7 @@ func (s *Store) MarkVerified(ctx context.Context, userID, channel string, at tim
 
 // PhoneVerifiedByOther reports whether an account other than userID has verified phone.
 func (s *Store) PhoneVerifiedByOther(ctx context.Context, phone, userID string) (bool, error) {
-	var taken bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users
-		WHERE phone = $1 AND phone_verified_at IS NOT NULL AND id <> $2)`, phone, userID).Scan(&taken)
+	taken, err := s.q.PhoneVerifiedByOther(ctx, db.PhoneVerifiedByOtherParams{Phone: phone, UserID: userID})
 	if err != nil {
 		return false, fmt.Errorf("phone verified by other: %w", err)
 	}
@@ -241,15 +230,14 @@ func (s *Store) PhoneVerifiedByOther(ctx context.Context, phone, userID string) 
 // reports whether this is the first delivery; for a repeat it returns the reply stored for the
 // first ("" while the first is still being handled, or if it never stored one).
 func (s *Store) ClaimInboundMessage(ctx context.Context, sid, from string, at time.Time) (first bool, reply string, err error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO inbound_messages (message_sid, from_number, received_at)
-		VALUES ($1, $2, $3) ON CONFLICT (message_sid) DO NOTHING`, sid, from, at)
+	claimed, err := s.q.ClaimInboundMessage(ctx, db.ClaimInboundMessageParams{MessageSid: sid, FromNumber: from, ReceivedAt: at})
 	if err != nil {
 		return false, "", fmt.Errorf("claim inbound message: %w", err)
 	}
-	if tag.RowsAffected() == 1 {
+	if claimed == 1 {
 		return true, "", nil
 	}
-	err = s.pool.QueryRow(ctx, `SELECT reply FROM inbound_messages WHERE message_sid = $1`, sid).Scan(&reply)
+	reply, err = s.q.InboundReply(ctx, sid)
 	if err != nil {
 		return false, "", fmt.Errorf("claim inbound message: %w", err)
 	}
@@ -258,7 +246,7 @@ func (s *Store) ClaimInboundMessage(ctx context.Context, sid, from string, at ti
 
 // SetInboundReply stores what was answered to an inbound SMS, for a repeat delivery of it.
 func (s *Store) SetInboundReply(ctx context.Context, sid, reply string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE inbound_messages SET reply = $2 WHERE message_sid = $1`, sid, reply); err != nil {
+	if err := s.q.SetInboundReply(ctx, db.SetInboundReplyParams{MessageSid: sid, Reply: reply}); err != nil {
 		return fmt.Errorf("set inbound reply: %w", err)
 	}
 	return nil
@@ -267,8 +255,7 @@ func (s *Store) SetInboundReply(ctx context.Context, sid, reply string) error {
 // PhoneVerified reports whether some account has verified phone: only then may an SMS from it
 // act on bookings.
 func (s *Store) PhoneVerified(ctx context.Context, phone string) (bool, error) {
-	var ok bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE phone = $1 AND phone_verified_at IS NOT NULL)`, phone).Scan(&ok)
+	ok, err := s.q.PhoneVerified(ctx, phone)
 	if err != nil {
 		return false, fmt.Errorf("phone verified: %w", err)
 	}
