@@ -568,10 +568,10 @@ func atScale(ctx context.Context, o options, r *report) error {
 	if _, err := accounts.CreateUser(ctx, patientEmail, patientPassword, "Bench patient", "", domain.RolePatient); err != nil && !domain.IsKind(err, domain.KindConflict) {
 		return fmt.Errorf("bench patient: %w", err)
 	}
-	var patientID, patientLogin string
+	var patientLogin string
 	if err := pool.QueryRow(ctx, `UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE lower(email) = $1)
 		WHERE id = (SELECT patient_id FROM bookings WHERE provider_id LIKE 'scale-p-%' GROUP BY patient_id ORDER BY count(*) DESC, patient_id LIMIT 1)
-		RETURNING id, email`, patientEmail).Scan(&patientID, &patientLogin); err != nil {
+		RETURNING email`, patientEmail).Scan(&patientLogin); err != nil {
 		return fmt.Errorf("bench patient: %w", err)
 	}
 	pc, err := codec.New()
@@ -620,7 +620,6 @@ func atScale(ctx context.Context, o options, r *report) error {
 	if err != nil {
 		return err
 	}
-	sc.patientID = patientID
 
 	today := time.Now().UTC().Truncate(24 * time.Hour)
 	window := func(days int) func(i int) (string, string) {
@@ -696,7 +695,7 @@ type report struct {
 		note                                     string
 		bookings, occupying, providers, patients int
 		from, to                                 time.Time
-		size, patientID                          string
+		size                                     string
 		rows                                     []scaleRow
 	}
 	failed error
