@@ -91,6 +91,9 @@ func (s *Store) CreateHold(ctx context.Context, b domain.Booking, maxActive int,
 		}
 		// One patient may not take the whole calendar: bookings are capped, counted under a
 		// per-patient lock so that parallel requests cannot overrun the cap.
+		if err := q.LockPatientHolds(ctx, b.PatientID); err != nil {
+			return fmt.Errorf("lock patient's holds: %w", err)
+		}
 		n, err := q.CountPatientBookings(ctx, db.CountPatientBookingsParams{PatientID: b.PatientID, BookingID: b.ID})
 		if err != nil {
 			return fmt.Errorf("count bookings: %w", err)

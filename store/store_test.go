@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,6 +212,38 @@ func TestHoldsPerPatientAreCapped(t *testing.T) {
 	require.Contains(t, err.Error(), "on hold already")
 	// Holding the same booking again is a retry, not one more hold.
 	require.NoError(t, hold(0))
+}
+
+// Holds sent at once by one patient (a script, or double clicks on several slots) cannot
+// overrun the cap: each counts what the others committed while it waited for the patient's
+// lock. Counting in the statement that takes the lock did not, since that statement's snapshot
+// predates the wait.
+func TestParallelHoldsStayWithinTheCap(t *testing.T) {
+	ctx := context.Background()
+	s := fixture(t, storetest.New(t))
+	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
+	const parallel, limit = 8, 2
+	var wg sync.WaitGroup
+	errs := make([]error, parallel)
+	for i := range parallel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st := start.Add(time.Duration(i) * time.Hour)
+			_, errs[i] = s.CreateHold(ctx, domain.Booking{ID: fmt.Sprintf("p%d", i), ProviderID: "prov-1", ServiceID: "svc-30",
+				PatientID: "pat-1", Start: st, End: st.Add(30 * time.Minute)}, limit, store.EventInput{})
+		}()
+	}
+	wg.Wait()
+	held := 0
+	for _, err := range errs {
+		if err == nil {
+			held++
+		} else {
+			require.Equal(t, domain.KindConflict, domain.ErrorKind(err), "%v", err)
+		}
+	}
+	require.Equal(t, limit, held, "holds made at once by one patient")
 }
 
 // A patient's future held and confirmed bookings are capped together; past ones, cancelled

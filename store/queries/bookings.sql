@@ -5,11 +5,16 @@ ON CONFLICT (booking_id, key) DO NOTHING;
 -- name: ListEvents :many
 SELECT at, type, detail FROM booking_events WHERE booking_id = @booking_id ORDER BY at, id;
 
--- The patient's held and upcoming bookings other than booking_id, counted under a per-patient
--- lock so that parallel requests cannot overrun the cap.
+-- The patient's lock, held to the end of the transaction: holds are counted and inserted under
+-- it so that parallel requests cannot overrun the cap. A statement of its own, because a
+-- statement's snapshot is taken before it waits: counting in the same one would miss holds
+-- committed during the wait.
+-- name: LockPatientHolds :exec
+SELECT pg_advisory_xact_lock(hashtext('holds:' || @patient_id::text));
+
+-- The patient's held and upcoming bookings other than booking_id (under LockPatientHolds).
 -- name: CountPatientBookings :one
-SELECT pg_advisory_xact_lock(hashtext('holds:' || @patient_id::text)),
-    (SELECT count(*) FROM bookings h WHERE h.patient_id = @patient_id AND h.status = 'held' AND h.id <> @booking_id) AS holding,
+SELECT (SELECT count(*) FROM bookings h WHERE h.patient_id = @patient_id AND h.status = 'held' AND h.id <> @booking_id) AS holding,
     (SELECT count(*) FROM bookings a WHERE a.patient_id = @patient_id AND a.status IN ('held', 'confirmed') AND a.end_at > now() AND a.id <> @booking_id) AS active;
 
 -- No row when the booking id exists already.

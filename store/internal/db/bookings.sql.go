@@ -133,8 +133,7 @@ func (q *Queries) CountByStatus(ctx context.Context) ([]CountByStatusRow, error)
 }
 
 const countPatientBookings = `-- name: CountPatientBookings :one
-SELECT pg_advisory_xact_lock(hashtext('holds:' || $1::text)),
-    (SELECT count(*) FROM bookings h WHERE h.patient_id = $1 AND h.status = 'held' AND h.id <> $2) AS holding,
+SELECT (SELECT count(*) FROM bookings h WHERE h.patient_id = $1 AND h.status = 'held' AND h.id <> $2) AS holding,
     (SELECT count(*) FROM bookings a WHERE a.patient_id = $1 AND a.status IN ('held', 'confirmed') AND a.end_at > now() AND a.id <> $2) AS active
 `
 
@@ -144,17 +143,15 @@ type CountPatientBookingsParams struct {
 }
 
 type CountPatientBookingsRow struct {
-	PgAdvisoryXactLock interface{}
-	Holding            int
-	Active             int
+	Holding int
+	Active  int
 }
 
-// The patient's held and upcoming bookings other than booking_id, counted under a per-patient
-// lock so that parallel requests cannot overrun the cap.
+// The patient's held and upcoming bookings other than booking_id (under LockPatientHolds).
 func (q *Queries) CountPatientBookings(ctx context.Context, arg CountPatientBookingsParams) (CountPatientBookingsRow, error) {
 	row := q.db.QueryRow(ctx, countPatientBookings, arg.PatientID, arg.BookingID)
 	var i CountPatientBookingsRow
-	err := row.Scan(&i.PgAdvisoryXactLock, &i.Holding, &i.Active)
+	err := row.Scan(&i.Holding, &i.Active)
 	return i, err
 }
 
@@ -392,6 +389,19 @@ func (q *Queries) ListEvents(ctx context.Context, bookingID string) ([]ListEvent
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockPatientHolds = `-- name: LockPatientHolds :exec
+SELECT pg_advisory_xact_lock(hashtext('holds:' || $1::text))
+`
+
+// The patient's lock, held to the end of the transaction: holds are counted and inserted under
+// it so that parallel requests cannot overrun the cap. A statement of its own, because a
+// statement's snapshot is taken before it waits: counting in the same one would miss holds
+// committed during the wait.
+func (q *Queries) LockPatientHolds(ctx context.Context, patientID string) error {
+	_, err := q.db.Exec(ctx, lockPatientHolds, patientID)
+	return err
 }
 
 const moveBooking = `-- name: MoveBooking :one
