@@ -41,6 +41,7 @@ const (
 // must not take the API anywhere near its container's memory limit: hashing runs within its
 // memory budget, and what does not fit is turned away with 503 and Retry-After.
 func TestLoginStormStaysWithinMemory(t *testing.T) {
+	t.Parallel()
 	bin := buildBookingBinary(t)
 	adminPassword := "storm-" + uuid.NewString()
 	api := startAPIProcess(t, bin, map[string]string{
@@ -142,6 +143,7 @@ func TestLoginStormStaysWithinMemory(t *testing.T) {
 // theirs; spraying one password over many accounts from one address runs into that address's
 // limit.
 func TestLoginLockoutIsPerAddress(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t, func(c *config.Config) {
 		// The test's own address is a proxy, so X-Forwarded-For lets it pose as many clients.
 		c.Limits.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
@@ -197,6 +199,7 @@ func TestLoginLockoutIsPerAddress(t *testing.T) {
 
 // Sign-ups are limited per client address, before any password is hashed.
 func TestSignupRateLimitPerAddress(t *testing.T) {
+	t.Parallel()
 	const limit = 3
 	p := newPlatform(t, func(c *config.Config) {
 		c.Limits.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}

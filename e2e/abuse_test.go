@@ -24,6 +24,7 @@ import (
 const phishing = "URGENT: your account is suspended, verify at http://evil.example/login or reply X"
 
 func TestCancellationReasonIsNotRelayed(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	const phone, email = "+15550301001", "victim@example.com"
 	// The name is the attacker's words too: it must not reach a message body either.
@@ -90,6 +91,7 @@ func (p *platform) inviteIfAny(m notifytest.Mail) string {
 }
 
 func TestControlCharactersInNamesAreRefused(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	for _, name := range []string{"Ann\r\nBcc: everyone@example.com", "Ann\nDESCRIPTION:click http://evil.example", "Ann\u202e"} {
 		resp, body := p.jsonCall("POST", "/v1/auth/register", "", map[string]any{
@@ -108,6 +110,7 @@ func TestControlCharactersInNamesAreRefused(t *testing.T) {
 }
 
 func TestOneAccountCannotTakeTheCalendar(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	_, token := p.patient("greedy@example.com", "+15550303001")
 
@@ -149,6 +152,7 @@ func TestOneAccountCannotTakeTheCalendar(t *testing.T) {
 // A repeated confirm or cancel is answered from the database: the workflow's history does not
 // grow with every retry a client (or an attacker) sends.
 func TestRepeatedCommandsDoNotGrowHistory(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	_, token := p.patient("repeat@example.com", "+15550304001")
 	id := p.bookConfirmed(token, tomorrowAt(9, 0))
@@ -192,6 +196,7 @@ func TestRepeatedCommandsDoNotGrowHistory(t *testing.T) {
 }
 
 func TestPersonalAnswersAreNotCachedAndMetricsAreNotPublic(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	_, token := p.patient("private@example.com", "+15550305001")
 

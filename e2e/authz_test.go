@@ -24,6 +24,7 @@ import (
 // answer and that nothing changed behind it.
 
 func TestOtherPatientsBookingsAnswerNotFound(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	ctx := context.Background()
 	_, ann := p.patient("ann@example.com", "+15550201001")
@@ -66,6 +67,7 @@ func TestOtherPatientsBookingsAnswerNotFound(t *testing.T) {
 }
 
 func TestProviderSeesAndChecksInOnlyTheirOwnBookings(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	ctx := context.Background()
 	_, patient := p.patient("pat@example.com", "+15550202001")
@@ -126,6 +128,7 @@ func TestProviderSeesAndChecksInOnlyTheirOwnBookings(t *testing.T) {
 }
 
 func TestAdminOnlyRoutesRefuseOthers(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	_, patient := p.patient("curious@example.com", "+15550203001")
 	_, docToken := p.providerLogin("doc@example.com")
@@ -152,6 +155,7 @@ func TestAdminOnlyRoutesRefuseOthers(t *testing.T) {
 }
 
 func TestListBookingsPagesAndFilters(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	_, patient := p.patient("pages@example.com", "+15550204001")
 	_, other := p.patient("other@example.com", "+15550204002")
@@ -206,6 +210,7 @@ func TestListBookingsPagesAndFilters(t *testing.T) {
 }
 
 func TestRequestBodiesAreChecked(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	ctx := context.Background()
 	_, patient := p.patient("bodies@example.com", "+15550205001")
@@ -240,6 +245,7 @@ func TestRequestBodiesAreChecked(t *testing.T) {
 }
 
 func TestAccessTokensAreChecked(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	userID, _ := p.patient("tokens@example.com", "+15550206001")
 	key := p.cfg.JWT.SigningKey

@@ -33,6 +33,7 @@ type bookingBody struct {
 }
 
 func TestBookConfirmAndReadTimeline(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	patientID, token := p.patient("ann@example.com", "+15550002222")
 
@@ -101,6 +102,7 @@ func TestBookConfirmAndReadTimeline(t *testing.T) {
 }
 
 func TestFiftyClientsRaceForOneSlot(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	_, token := p.patient("race@example.com", "+15550003333")
 	start := tomorrowAt(11, 30).Format(time.RFC3339)
@@ -139,6 +141,7 @@ func TestFiftyClientsRaceForOneSlot(t *testing.T) {
 }
 
 func TestIdempotencyKeyAndRefusals(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	_, token := p.patient("idem@example.com", "+15550004444")
 	body := map[string]any{"provider_id": p.provider.ID, "service_id": p.service.ID, "start": tomorrowAt(9, 0).Format(time.RFC3339)}
@@ -180,6 +183,7 @@ func TestIdempotencyKeyAndRefusals(t *testing.T) {
 // The eager path (HOLD_START=eager, what make dev uses on the dev server) holds, confirms and
 // refuses a taken slot like the default Update-with-Start path the other tests take.
 func TestEagerHoldPath(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t, func(c *config.Config) { c.Temporal.HoldStart = config.HoldStartEager })
 	_, token := p.patient("eager@example.com", "+15550601001")
 	id := p.bookConfirmed(token, tomorrowAt(9, 0))

@@ -27,6 +27,7 @@ func (pb problemBody) fields() []string {
 }
 
 func TestCatalogAndSchedules(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	admin := p.adminLogin("admin@example.com")
 	_, patient := p.patient("cat@example.com", "+15550008888")

@@ -36,6 +36,7 @@ import (
 // reads the history as Temporal stores it: neither is there, while the API still shows both
 // and the codec server decodes them for an admin, and only for an admin.
 func TestCodecKeepsPatientDataOutOfTemporal(t *testing.T) {
+	t.Parallel()
 	const note, reason = "persistent cough 7f3a", "moving to Hamburg 7f3a"
 	p := newPlatform(t)
 	ctx := context.Background()
@@ -103,6 +104,7 @@ func TestCodecKeepsPatientDataOutOfTemporal(t *testing.T) {
 // token for the codec session cookie, and the browser's cookie alone (no Authorization header,
 // which the UI cannot send) then decodes. The session ends with the account's admin role.
 func TestCodecSessionCookieDecodes(t *testing.T) {
+	t.Parallel()
 	const note = "chest pain c00c"
 	p := newPlatform(t)
 	ctx := context.Background()
@@ -190,6 +192,7 @@ func TestCodecSessionCookieDecodes(t *testing.T) {
 // TestCodecMemoAndSearchAttributesHoldNoPersonalData: search attributes are never encrypted
 // and the memo is what the Web UI's list shows, so both carry ids and times only.
 func TestCodecMemoAndSearchAttributesHoldNoPersonalData(t *testing.T) {
+	t.Parallel()
 	const email, phone, note = "memo-check@example.com", "+15550008899", "sore throat 91bc"
 	p := newPlatform(t)
 	ctx := context.Background()
@@ -230,6 +233,7 @@ func TestCodecMemoAndSearchAttributesHoldNoPersonalData(t *testing.T) {
 // becomes "B,A" (a new client and worker, the old worker stopped); the booking is reminded and
 // cancelled under it and completes, what is written from then on carrying key B.
 func TestCodecKeyRotation(t *testing.T) {
+	t.Parallel()
 	keyA, keyB := randomCodecKey(t, "A"), randomCodecKey(t, "B")
 	p := newPlatform(t, func(c *config.Config) { c.Codec.Keys = []config.CodecKey{keyA} })
 	ctx := context.Background()

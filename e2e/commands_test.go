@@ -70,6 +70,7 @@ func (p *platform) notificationCount(bookingID, kind, channel string) int {
 }
 
 func TestCommandRescheduleRetriedWithIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	const phone, email = "+15550411001", "resched-key@example.com"
 	_, token := p.patient(email, phone)
@@ -139,6 +140,7 @@ func TestCommandRescheduleRetriedWithIdempotencyKey(t *testing.T) {
 
 // Retries that race the first attempt join it: one move, the same answer for all.
 func TestCommandRescheduleConcurrentRetries(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	_, token := p.patient("resched-race@example.com", "+15550411002")
 	id := p.bookConfirmed(token, tomorrowAt(9, 0))
@@ -172,6 +174,7 @@ func TestCommandRescheduleConcurrentRetries(t *testing.T) {
 // The retry of the move that used up the last one allowed answers 200, not "moved as often
 // as allowed".
 func TestCommandRescheduleRetryAtTheLimit(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t, func(c *config.Config) { c.Limits.MaxReschedules = 1 })
 	_, token := p.patient("resched-limit@example.com", "+15550411003")
 	id := p.bookConfirmed(token, tomorrowAt(9, 0))
@@ -194,6 +197,7 @@ func TestCommandRescheduleRetryAtTheLimit(t *testing.T) {
 }
 
 func TestCommandConfirmRetriedWithIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	const phone, email = "+15550411004", "confirm-key@example.com"
 	_, token := p.patient(email, phone)
@@ -239,6 +243,7 @@ func TestCommandConfirmRetriedWithIdempotencyKey(t *testing.T) {
 // reschedule retried then answers what it answered before (Temporal keeps a completed update's
 // outcome with the closed workflow) and moves nothing.
 func TestCommandCancelRetriedAfterClose(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	_, token := p.patient("cancel-key@example.com", "+15550411005")
 	id := p.bookConfirmed(token, tomorrowAt(9, 0))

@@ -110,6 +110,7 @@ func (p *platform) slotOffered(start time.Time) bool {
 // was written instead of taking the failure for a refusal; the slot is offered again, and a
 // retry with the same Idempotency-Key does not answer 201 for a hold that holds nothing.
 func TestHoldFailingAfterCommitLeaksNothing(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	p.withFaultyHold(faultyHold{fail: true})
 	patientID, token := p.patient("lost@example.com", "+15550401001")
@@ -144,6 +145,7 @@ func TestHoldFailingAfterCommitLeaksNothing(t *testing.T) {
 // Point 3: an admin cancels the booking's workflow while its hold is still being written. The
 // workflow waits for the hold to finish, then compensates: nothing is left held.
 func TestCancellingTheWorkflowDuringTheHold(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	p.withFaultyHold(faultyHold{delay: 2 * time.Second})
 	patientID, token := p.patient("midhold@example.com", "+15550402001")
@@ -190,6 +192,7 @@ func TestCancellingTheWorkflowDuringTheHold(t *testing.T) {
 // workflow never heard of it). When the hold's expiry finds the booking confirmed, the
 // workflow carries on as confirmed instead of failing, and commands still work.
 func TestWorkflowFollowsTheDatabase(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	patientID, token := p.patient("ahead@example.com", "+15550403001")
 	ctx := context.Background()
@@ -222,6 +225,7 @@ func TestWorkflowFollowsTheDatabase(t *testing.T) {
 // Point 5: every timer a booking's workflow starts either fires or is cancelled: a wait that a
 // handler cut short calls its timer off instead of leaving it running.
 func TestTimersDoNotPileUp(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	_, token := p.patient("timers@example.com", "+15550404001")
 	id := p.bookConfirmed(token, tomorrowAt(12, 0))

@@ -29,6 +29,7 @@ func (a answerLost) Send(ctx context.Context, msg notify.Email) error {
 // confirmation email, before the row was marked sent, sent it again on the retry. The retry
 // now asks the relay for the email's Message-ID and finds it, even after the booking moved.
 func TestEmailOfUnknownOutcomeIsSettledByTheRelay(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	const email = "settle-mail@example.com"
 	patientID, _ := p.patient(email, "+15550405011")
@@ -55,6 +56,7 @@ func TestEmailOfUnknownOutcomeIsSettledByTheRelay(t *testing.T) {
 // meanwhile. Asked, the relay says so, and the confirmation of the old time is skipped as
 // overtaken. Without a lookup (a relay with no API) it would have to be sent.
 func TestEmailThatNeverLeftIsSkippedOnceOvertaken(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	const email = "settle-mail2@example.com"
 	patientID, _ := p.patient(email, "+15550405012")

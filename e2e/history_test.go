@@ -36,6 +36,7 @@ var recordHistories = flag.Bool("record-histories", false, "write the recorded h
 // TestHistoriesReplay runs real bookings through the dev server, then replays each history
 // against the workflow code: what a new worker does with a booking already in flight.
 func TestHistoriesReplay(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	patientID, token := p.patient("replay@example.com", "+15550005555")
 	ctx := context.Background()

@@ -37,6 +37,7 @@ import (
 // sandbox and over SMTP to Mailpit, and must arrive exactly once, whatever fails on the way.
 
 func TestConfirmationSendsOneSMSAndOneEmail(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	const phone, email = "+15550101001", "one@example.com"
 	_, token := p.patient(email, phone)
@@ -79,6 +80,7 @@ func TestConfirmationSendsOneSMSAndOneEmail(t *testing.T) {
 }
 
 func TestSMSSentOnceThroughTwilioFailures(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	const phone, email = "+15550102001", "flaky@example.com"
 	_, token := p.patient(email, phone)
@@ -108,6 +110,7 @@ func TestSMSSentOnceThroughTwilioFailures(t *testing.T) {
 // request, starts another, and checks that Temporal's retry on the new worker neither loses
 // the SMS nor sends it twice. Each case waits out the activity's 45s start-to-close timeout.
 func TestWorkerKilledMidSend(t *testing.T) {
+	t.Parallel()
 	bin := buildBookingBinary(t)
 
 	t.Run("twilio accepted the SMS but the answer was lost", func(t *testing.T) {
@@ -184,6 +187,7 @@ func killWorkerMidSend(t *testing.T, bin string, mode twiliosandbox.FailMode) (p
 }
 
 func TestForgedTwilioWebhooksAreRefused(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	ctx := context.Background()
 	const phone = "+15550104001"
@@ -256,6 +260,7 @@ func TestForgedTwilioWebhooksAreRefused(t *testing.T) {
 }
 
 func TestInboundSMSRepliesCancelAndConfirm(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	ctx := context.Background()
 	const phone, email = "+15550105001", "replies@example.com"
@@ -276,16 +281,7 @@ func TestInboundSMSRepliesCancelAndConfirm(t *testing.T) {
 
 	first := p.bookConfirmed(token, tomorrowAt(10, 0))
 	p.waitForMessages(phone, email, 1, 1)
-	// The sandbox's delivery callback moves the SMS from sent to delivered on its own time;
-	// the comparisons below are about what the replies change, so let it land first.
-	require.Eventually(t, func() bool {
-		for _, n := range p.dbState(first).Notifications {
-			if n.Channel == domain.ChannelSMS && n.Status != domain.NotificationDelivered {
-				return false
-			}
-		}
-		return true
-	}, 15*time.Second, 50*time.Millisecond, "the confirmation SMS is reported delivered")
+	p.waitSMSDelivered(first)
 
 	// Anything but C or X gets the help text and changes nothing.
 	before := p.dbState(first)
@@ -321,6 +317,7 @@ func TestInboundSMSRepliesCancelAndConfirm(t *testing.T) {
 	require.True(t, strings.HasPrefix(mail[0].Subject, "Confirmed:"), "newest mail: %q", mail[0].Subject)
 
 	// With nothing left to confirm, C says so and changes nothing.
+	p.waitSMSDelivered(second.ID)
 	before = p.dbState(second.ID)
 	require.Contains(t, reply("C"), "no booking waiting")
 	require.Equal(t, before, p.dbState(second.ID))
@@ -409,6 +406,21 @@ type dbState struct {
 	Booking       domain.Booking
 	Events        []domain.Event
 	Notifications []domain.Notification
+}
+
+// waitSMSDelivered waits for the sandbox's delivery callbacks to have moved every SMS of the
+// booking to delivered. They land on their own time; a test comparing what something else
+// changes lets them land first.
+func (p *platform) waitSMSDelivered(bookingID string) {
+	p.t.Helper()
+	require.Eventually(p.t, func() bool {
+		for _, n := range p.dbState(bookingID).Notifications {
+			if n.Channel == domain.ChannelSMS && n.Status != domain.NotificationDelivered {
+				return false
+			}
+		}
+		return true
+	}, 15*time.Second, 50*time.Millisecond, "the booking's SMS are reported delivered")
 }
 
 func (p *platform) dbState(bookingID string) dbState {

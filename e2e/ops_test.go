@@ -23,6 +23,7 @@ import (
 // TestWorkerOpsEndpoints scrapes a worker's /metrics after it ran a booking: the Temporal
 // SDK's own series are there, next to /healthz and /readyz.
 func TestWorkerOpsEndpoints(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	patientID, _ := p.patient("ops@example.com", "+15550007777")
 

@@ -168,6 +168,7 @@ func newCodec(t testing.TB, keys []config.CodecKey) *codec.Codec {
 // The platform's API is wired by app as production's is: its /readyz asks PostgreSQL and
 // Temporal, and answers 503 once the database is gone.
 func TestReadyzAsksTheDatabaseAndTemporal(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	var out struct {
 		Status string `json:"status"`

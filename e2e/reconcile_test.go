@@ -62,6 +62,7 @@ func (p *platform) reconciler(every time.Duration, in workflows.ReconcileInput) 
 // again, both within two reconciler intervals; a running workflow is left alone; the counts
 // reach /metrics.
 func TestReconcilerRepairsBookingsWhoseWorkflowIsGone(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t, func(c *config.Config) { c.HoldTTL = 5 * time.Second })
 	ctx := context.Background()
 	_, token := p.patient("rita@example.com", "+15550004444")
@@ -141,6 +142,7 @@ func TestReconcilerRepairsBookingsWhoseWorkflowIsGone(t *testing.T) {
 // Every worker ensures the schedule at start-up: a second call changes nothing, a new interval
 // is applied to the existing schedule.
 func TestReconcileScheduleIsEnsuredIdempotently(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	c, err := client.Dial(client.Options{HostPort: devServer.Address(), Namespace: "default", Logger: quiet{},
 		DataConverter: temporaltest.DataConverter(), FailureConverter: temporaltest.FailureConverter()})

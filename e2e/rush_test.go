@@ -34,6 +34,7 @@ func (p *platform) workflowsOn(t *testing.T, want int64) int64 {
 }
 
 func TestRefuseTakenSlotWithoutWorkflow(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	_, first := p.patient("first@example.com", "+15550007001")
 	secondID, second := p.patient("second@example.com", "+15550007002")
@@ -74,6 +75,7 @@ func TestRefuseTakenSlotWithoutWorkflow(t *testing.T) {
 }
 
 func TestRushForThreeSlots(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	const patients = 100
 	tokens := make([]string, patients)

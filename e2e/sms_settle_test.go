@@ -21,6 +21,7 @@ import (
 // time), did not find it, and sent the confirmation a second time. It must look for the text
 // it sent, and find it.
 func TestSMSOfUnknownOutcomeIsSettledByTheTextSent(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	const phone = "+15550405001"
 	patientID, _ := p.patient("settle@example.com", phone)
@@ -51,6 +52,7 @@ func TestSMSOfUnknownOutcomeIsSettledByTheTextSent(t *testing.T) {
 // The confirmation of the old time is overtaken, as one still pending would be: skipped, not
 // sent late (the reschedule notice tells the patient).
 func TestSMSThatNeverLeftIsSkippedOnceOvertaken(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	const phone = "+15550405002"
 	patientID, _ := p.patient("settle2@example.com", phone)

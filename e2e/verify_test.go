@@ -122,6 +122,7 @@ func otherCode(code string) string {
 }
 
 func TestVerificationRequiredBeforeBooking(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	const phone, email = "+15550301001", "newcomer@example.com"
 	patientID, token := p.unverifiedPatient(email, phone)
@@ -183,6 +184,7 @@ func TestVerificationRequiredBeforeBooking(t *testing.T) {
 }
 
 func TestVerificationCodeLimits(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 
 	// Five wrong codes kill the code: the right one is refused after them.
@@ -243,6 +245,7 @@ func (p *platform) withAccountsClock(now func() time.Time) *platform {
 }
 
 func TestMessagesGoOnlyToVerifiedChannels(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	// Someone signs up with a victim's phone number and their own email, verifies the email
 	// and books: the confirmation goes to the email only, never to the victim's phone.
@@ -273,6 +276,7 @@ func TestMessagesGoOnlyToVerifiedChannels(t *testing.T) {
 }
 
 func TestInboundSMSActsOnlyForVerifiedNumbers(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	ctx := context.Background()
 	inboundPath := "/v1/webhooks/twilio/inbound"

@@ -60,6 +60,7 @@ func withoutStamp(ics string) string {
 }
 
 func TestBrowserSessionBooksAndTheInviteMatchesTheEmail(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t, func(c *config.Config) { c.Temporal.UIURL = "http://127.0.0.1:8233" })
 	ctx := context.Background()
 	const email, phone = "browser@example.com", "+15550301001"
@@ -161,6 +162,7 @@ func TestBrowserSessionBooksAndTheInviteMatchesTheEmail(t *testing.T) {
 }
 
 func TestTheAPIServesTheWebApp(t *testing.T) {
+	t.Parallel()
 	p := newPlatform(t)
 	// Built or not, the app's paths are the app's, with its policy; the API's stay the API's.
 	resp, body := p.call("GET", "/bookings/123", "", "", nil)

@@ -14,6 +14,7 @@ import (
 )
 
 func TestRefreshTokenRotation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := store.New(storetest.New(t))
 	_, err := s.CreateUser(ctx, domain.User{ID: "u1", Email: "ann@example.com", PasswordHash: "x", Name: "Ann", Role: domain.RoleProvider})
@@ -58,6 +59,7 @@ func TestRefreshTokenRotation(t *testing.T) {
 }
 
 func TestBeginLoginAttemptCountsConcurrentAttempts(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := store.New(storetest.New(t))
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -96,6 +98,7 @@ func TestBeginLoginAttemptCountsConcurrentAttempts(t *testing.T) {
 }
 
 func TestLoginThrottleLocksOneAddressOnly(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := store.New(storetest.New(t))
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -115,6 +118,7 @@ func TestLoginThrottleLocksOneAddressOnly(t *testing.T) {
 }
 
 func TestRateLimitWindow(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := store.New(storetest.New(t))
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -161,6 +165,7 @@ func TestRateLimitWindow(t *testing.T) {
 }
 
 func TestPruneThrottles(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := store.New(storetest.New(t))
 	now := time.Now().UTC().Truncate(time.Microsecond)

@@ -45,6 +45,7 @@ func (c *statements) take() (int, string, []any) {
 }
 
 func TestCalendarReadsAnyWindowInOneStatement(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dbURL := storetest.NewURL(t)
 	setup, err := store.Open(ctx, dbURL)
@@ -134,6 +135,7 @@ func TestCalendarReadsAnyWindowInOneStatement(t *testing.T) {
 }
 
 func TestSlotCheckSeesLiveOverlapsButNotItself(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	s := fixture(t, pool)

@@ -31,6 +31,7 @@ func status(t *testing.T, s *store.Store, id string) domain.Status {
 // A hold past its expiry stops blocking its slot as soon as somebody else wants it, whether or
 // not its workflow (or the reconciler) has caught up; a live hold still blocks.
 func TestReconcileCreateHoldExpiresLapsedOverlaps(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	s := fixture(t, pool)
@@ -64,6 +65,7 @@ func TestReconcileCreateHoldExpiresLapsedOverlaps(t *testing.T) {
 // A hold only just past its expiry still blocks: the workflow may have accepted a confirm
 // that is on its way to the database.
 func TestReconcileCreateHoldSparesAJustLapsedHold(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	s := fixture(t, pool)
@@ -84,6 +86,7 @@ func TestReconcileCreateHoldSparesAJustLapsedHold(t *testing.T) {
 }
 
 func TestReconcileListsLapsedHoldsInPages(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	s := fixture(t, pool)
@@ -110,6 +113,7 @@ func TestReconcileListsLapsedHoldsInPages(t *testing.T) {
 }
 
 func TestReconcileExpireLapsedHoldIsIdempotent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	s := fixture(t, pool)
@@ -150,6 +154,7 @@ func TestReconcileExpireLapsedHoldIsIdempotent(t *testing.T) {
 }
 
 func TestReconcileListsLiveBookingsInPages(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	s := fixture(t, pool)
@@ -173,6 +178,7 @@ func TestReconcileListsLiveBookingsInPages(t *testing.T) {
 
 // Both listings read their partial indexes rather than the table.
 func TestReconcileQueriesUseIndexes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	fixture(t, pool)

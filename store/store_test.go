@@ -35,6 +35,7 @@ func insertBooking(ctx context.Context, pool *pgxpool.Pool, id, status string, s
 }
 
 func TestDatabaseRefusesOverlappingBookings(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	fixture(t, pool)
@@ -67,6 +68,7 @@ func TestDatabaseRefusesOverlappingBookings(t *testing.T) {
 }
 
 func TestCreateHoldIsIdempotentAndReportsTakenSlot(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	s := fixture(t, pool)
@@ -99,6 +101,7 @@ func TestCreateHoldIsIdempotentAndReportsTakenSlot(t *testing.T) {
 }
 
 func TestChangeStatusAndMove(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	s := fixture(t, pool)
@@ -135,6 +138,7 @@ func TestChangeStatusAndMove(t *testing.T) {
 }
 
 func TestUniqueEmailsAndNotifications(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	s := fixture(t, pool)
@@ -157,6 +161,7 @@ func TestUniqueEmailsAndNotifications(t *testing.T) {
 // A delivery report that outruns the write of the message id is kept and applied when the id
 // is stored, and a final status is never overwritten by an earlier one.
 func TestEarlyDeliveryReportIsNotLost(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	pool := storetest.New(t)
 	s := fixture(t, pool)
@@ -183,6 +188,7 @@ func TestEarlyDeliveryReportIsNotLost(t *testing.T) {
 }
 
 func TestCreateHoldNamesAnUnknownPatient(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := fixture(t, storetest.New(t))
 	start := time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)
@@ -195,6 +201,7 @@ func TestCreateHoldNamesAnUnknownPatient(t *testing.T) {
 }
 
 func TestHoldsPerPatientAreCapped(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := fixture(t, storetest.New(t))
 	start := time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)
@@ -219,6 +226,7 @@ func TestHoldsPerPatientAreCapped(t *testing.T) {
 // lock. Counting in the statement that takes the lock did not, since that statement's snapshot
 // predates the wait.
 func TestParallelHoldsStayWithinTheCap(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := fixture(t, storetest.New(t))
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)
@@ -249,6 +257,7 @@ func TestParallelHoldsStayWithinTheCap(t *testing.T) {
 // A patient's future held and confirmed bookings are capped together; past ones, cancelled
 // ones and a retried hold do not count.
 func TestActiveBookingsPerPatientAreCapped(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := fixture(t, storetest.New(t))
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Hour)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestUserNamesReadsAPageInOneStatement(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dbURL := storetest.NewURL(t)
 	var counted statements

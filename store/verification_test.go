@@ -13,6 +13,7 @@ import (
 )
 
 func TestVerifiedPhoneIsUniqueAndScanned(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := store.New(storetest.New(t))
 	now := time.Now().UTC()
@@ -59,6 +60,7 @@ func TestVerifiedPhoneIsUniqueAndScanned(t *testing.T) {
 }
 
 func TestVerificationCodesAndSends(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := store.New(storetest.New(t))
 	_, err := s.CreateUser(ctx, domain.User{ID: "u", Email: "u@example.com", PasswordHash: "x", Name: "u",
@@ -132,6 +134,7 @@ func TestVerificationCodesAndSends(t *testing.T) {
 }
 
 func TestInboundMessageActsOnce(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := store.New(storetest.New(t))
 	now := time.Now()
@@ -154,6 +157,7 @@ func TestInboundMessageActsOnce(t *testing.T) {
 // Codes to one address are capped per day too: accounts that name someone else's number
 // get at most that many codes (and so guesses) at it a day, however they spread them.
 func TestVerificationSendsPerAddressAndDay(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := store.New(storetest.New(t))
 	_, err := s.CreateUser(ctx, domain.User{ID: "u", Email: "u@example.com", PasswordHash: "x", Name: "u",
