@@ -239,12 +239,13 @@ func TestCodecKeyRotation(t *testing.T) {
 	ctx := context.Background()
 	patientID, token := p.patient("rotation@example.com", "+15550008877")
 
-	// Due in 40 seconds with a reminder 25 seconds before: the reminder fires after the
-	// rotation, on the new worker. The slot grid offers nothing that soon, so the held booking
+	// Due in 70 seconds with a reminder 40 seconds before: the reminder fires after the
+	// rotation, on the new worker, with half a minute for the confirmation to land first even
+	// on a busy machine (a reminder due before it is skipped). The slot grid offers nothing that soon, so the held booking
 	// is written directly and its workflow started as the reconciler would, under key A.
 	pol := p.policy(time.Minute)
-	pol.ReminderOffsets = []time.Duration{25 * time.Second}
-	start := time.Now().Add(40 * time.Second).Truncate(time.Second)
+	pol.ReminderOffsets = []time.Duration{40 * time.Second}
+	start := time.Now().Add(70 * time.Second).Truncate(time.Second)
 	id := uuid.NewString()
 	exp := time.Now().Add(time.Minute)
 	_, err := p.st.CreateHold(ctx, domain.Booking{ID: id, ProviderID: p.provider.ID, ServiceID: p.service.ID, PatientID: patientID,
@@ -275,7 +276,7 @@ func TestCodecKeyRotation(t *testing.T) {
 			sent = sent || (e.Type == "notification" && e.Detail["kind"] == "reminder" && (e.Detail["status"] == "sent" || e.Detail["status"] == "delivered"))
 		}
 		assert.True(c, sent, "no reminder sent yet: %+v", got.Events)
-	}, 40*time.Second, 250*time.Millisecond)
+	}, time.Until(start), 250*time.Millisecond)
 
 	h, err := c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: workflows.BookingWorkflowID(id),
 		UpdateName: workflows.UpdateCancel, Args: []any{workflows.CancelRequest{Reason: "rotated 5d2e", By: patientID}},
