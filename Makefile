@@ -72,15 +72,12 @@ web-screenshots: tools build
 # Every test, against the real PostgreSQL (TEST_DATABASE_URL, default the local server) and the
 # real Temporal dev server from ./bin, with the race detector; then a short fuzzing run of the
 # request decoding. Before them the store's generated queries are checked against sqlc, the web
-# app is built, its generated API client checked and type-checked; after them the browser tests
-# run against a real stack.
+# app is built, its generated API client checked and type-checked; beside them the browser tests
+# run against a real stack (scripts/test.sh).
 test: tools build sqlc-check
 	./scripts/web.sh check
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 30m ./...
-	$(GO) test -run '^$$' -fuzz FuzzCreateBookingBody -fuzztime 15s ./api
-	$(GO) test -run '^$$' -fuzz FuzzRegisterBody -fuzztime 15s ./api
-	./scripts/web-e2e.sh
+	GO=$(GO) ./scripts/test.sh
 
 # Record a fresh set of workflow histories from real runs on the dev server, one per path a
 # booking can take, into workflows/testdata/histories (dated; older ones stay). `make test`
