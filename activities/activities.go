@@ -42,6 +42,7 @@ type BookingStore interface {
 	MarkNotificationSending(ctx context.Context, id string) error
 	MarkSMSSending(ctx context.Context, id, text string) error
 	SentSMSText(ctx context.Context, id string) (string, error)
+	ClaimedProviderIDs(ctx context.Context, id string, sids []string) (map[string]bool, error)
 	MarkNotificationSent(ctx context.Context, id, providerMessageID string) error
 	MarkNotificationFailed(ctx context.Context, id, reason string) error
 	MarkNotificationSkipped(ctx context.Context, id, reason string) error

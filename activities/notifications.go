@@ -16,9 +16,10 @@ import (
 // SMSSender sends text messages (notify.SMS through Twilio).
 type SMSSender interface {
 	Send(ctx context.Context, to, body string) (sid string, err error)
-	// FindSent looks for a message to `to` with this body accepted since `since`: how a send
-	// whose outcome we never heard (the worker died mid-request) is settled without sending twice.
-	FindSent(ctx context.Context, to, body string, since time.Time) (sid string, found bool, err error)
+	// FindSent lists the messages to `to` with this body accepted since `since`, oldest first:
+	// how a send whose outcome we never heard (the worker died mid-request) is settled without
+	// sending twice.
+	FindSent(ctx context.Context, to, body string, since time.Time) (sids []string, err error)
 }
 
 // EmailSender sends mail (notify.Mailer over SMTP).
@@ -167,8 +168,24 @@ func (a *Activities) findEarlierSend(ctx context.Context, n domain.Notification,
 	if text == "" {
 		text = smsText // begun before the text was kept
 	}
-	sid, found, err := a.SMS.FindSent(ctx, recipient, text, n.UpdatedAt.Add(-time.Minute))
-	return earlierSend{checked: true, found: found, providerID: sid}, err
+	sids, err := a.SMS.FindSent(ctx, recipient, text, n.UpdatedAt.Add(-time.Minute))
+	if err != nil || len(sids) == 0 {
+		return earlierSend{checked: err == nil}, err
+	}
+	// The same text may have gone out for another notification: a patient who cancelled and
+	// booked the same slot again gets the same confirmation twice. A message another row holds
+	// is that row's, not this attempt's (found by make chaos: the row took another's SID and
+	// could never be marked sent).
+	claimed, err := a.Store.ClaimedProviderIDs(ctx, n.ID, sids)
+	if err != nil {
+		return earlierSend{}, err
+	}
+	for _, sid := range sids {
+		if !claimed[sid] {
+			return earlierSend{checked: true, found: true, providerID: sid}, nil
+		}
+	}
+	return earlierSend{checked: true}, nil
 }
 
 // markSent records an accepted send, waiting out a short database outage first: once the

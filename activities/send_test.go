@@ -22,7 +22,7 @@ type fakeSMS struct {
 	sid   string
 	err   error
 	sent  []sentSMS
-	found map[string]string // body -> sid of a message the provider has
+	found map[string][]string // body -> sids of the messages the provider has, oldest first
 	finds []findSMS
 }
 
@@ -40,12 +40,11 @@ func (f *fakeSMS) Send(ctx context.Context, to, body string) (string, error) {
 	return f.sid, f.err
 }
 
-func (f *fakeSMS) FindSent(ctx context.Context, to, body string, since time.Time) (string, bool, error) {
+func (f *fakeSMS) FindSent(ctx context.Context, to, body string, since time.Time) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.finds = append(f.finds, findSMS{to, body, since})
-	sid, ok := f.found[body]
-	return sid, ok, nil
+	return f.found[body], nil
 }
 
 // fakeEmail records every email handed to it, including the ones it fails with err.
@@ -257,7 +256,7 @@ func TestSendNotificationSettlesASendLeftUnderWay(t *testing.T) {
 	t.Run("sms Twilio has is found by the text sent before, not the one rendered now", func(t *testing.T) {
 		f := newSendFixture(t)
 		n := f.underWay(domain.ChannelSMS, "the text of the first attempt")
-		f.sms.found = map[string]string{"the text of the first attempt": "SM-earlier"}
+		f.sms.found = map[string][]string{"the text of the first attempt": {"SM-earlier"}}
 
 		res, err := f.send(t, confirmation(domain.ChannelSMS))
 		require.NoError(t, err)
@@ -267,6 +266,40 @@ func TestSendNotificationSettlesASendLeftUnderWay(t *testing.T) {
 		row := f.row(t)
 		require.Equal(t, domain.NotificationSent, row.Status)
 		require.Equal(t, "SM-earlier", row.ProviderMessageID)
+	})
+}
+
+// Found by make chaos: a patient cancelled and booked the same slot again, so both
+// confirmations had the same text. The second's send died unheard, and Twilio's log showed the
+// first's message: the row took its SID, which another row holds, and could never be marked
+// sent. A message another row holds is not this attempt's.
+func TestSendNotificationLeavesAnotherRowsSMSAlone(t *testing.T) {
+	t.Run("the next message with that text is this attempt's", func(t *testing.T) {
+		f := newSendFixture(t)
+		f.st.addNote(domain.Notification{ID: "n-0", BookingID: "b-0", Kind: domain.NotifyConfirmation, Channel: domain.ChannelSMS,
+			Recipient: patientPhone, Status: domain.NotificationSent, ProviderMessageID: "SM-first"}, "same text")
+		f.underWay(domain.ChannelSMS, "same text")
+		f.sms.found = map[string][]string{"same text": {"SM-first", "SM-second"}}
+
+		res, err := f.send(t, confirmation(domain.ChannelSMS))
+		require.NoError(t, err)
+		require.Equal(t, domain.NotificationSent, res.Status)
+		require.Empty(t, f.sms.sent)
+		require.Equal(t, "SM-second", f.row(t).ProviderMessageID)
+	})
+	t.Run("none left: the attempt never reached Twilio, and is sent now", func(t *testing.T) {
+		f := newSendFixture(t)
+		f.st.addNote(domain.Notification{ID: "n-0", BookingID: "b-0", Kind: domain.NotifyConfirmation, Channel: domain.ChannelSMS,
+			Recipient: patientPhone, Status: domain.NotificationSent, ProviderMessageID: "SM-first"}, "same text")
+		f.underWay(domain.ChannelSMS, "same text")
+		f.sms.found = map[string][]string{"same text": {"SM-first"}}
+		f.sms.sid = "SM-new"
+
+		res, err := f.send(t, confirmation(domain.ChannelSMS))
+		require.NoError(t, err)
+		require.Equal(t, domain.NotificationSent, res.Status)
+		require.Len(t, f.sms.sent, 1)
+		require.Equal(t, "SM-new", f.row(t).ProviderMessageID)
 	})
 }
 

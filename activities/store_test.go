@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -154,6 +155,18 @@ func (m *memStore) MarkNotificationSending(ctx context.Context, id string) error
 
 func (m *memStore) MarkSMSSending(ctx context.Context, id, text string) error {
 	return m.update(id, true, func(r *memNote) { r.Status = domain.NotificationSending; r.Attempts++; r.smsText = text })
+}
+
+func (m *memStore) ClaimedProviderIDs(ctx context.Context, id string, sids []string) (map[string]bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	claimed := map[string]bool{}
+	for _, r := range m.notes {
+		if r.ID != id && slices.Contains(sids, r.ProviderMessageID) {
+			claimed[r.ProviderMessageID] = true
+		}
+	}
+	return claimed, nil
 }
 
 func (m *memStore) SentSMSText(ctx context.Context, id string) (string, error) {

@@ -100,12 +100,14 @@ func (s *SMS) api(ctx context.Context) (*twilioapi.ApiService, *sendTransport) {
 	return twilioapi.NewApiServiceWithClient(c), rt
 }
 
-// FindSent looks in the account's message log for a message to `to` with exactly this body,
-// created at or after since. It settles a send whose answer never came back: if Twilio has
-// the message, it was sent and must not be sent again.
-func (s *SMS) FindSent(ctx context.Context, to, body string, since time.Time) (string, bool, error) {
+// FindSent looks in the account's message log for messages to `to` with exactly this body,
+// created at or after since, and returns their SIDs, oldest first. It settles a send whose
+// answer never came back: if Twilio has the message, it was sent and must not be sent again.
+// There can be more than one: a patient who cancels and books the same slot again gets the
+// same confirmation text twice, so the caller decides which SID is whose.
+func (s *SMS) FindSent(ctx context.Context, to, body string, since time.Time) ([]string, error) {
 	if s.baseErr != nil {
-		return "", false, &SendError{Channel: domain.ChannelSMS, Permanent: true, Err: s.baseErr}
+		return nil, &SendError{Channel: domain.ChannelSMS, Permanent: true, Err: s.baseErr}
 	}
 	ctx, cancel := context.WithTimeout(ctx, DefaultSMSTimeout)
 	defer cancel()
@@ -119,18 +121,21 @@ func (s *SMS) FindSent(ctx context.Context, to, body string, since time.Time) (s
 	params.SetLimit(500)
 	msgs, err := api.ListMessage(params)
 	if err != nil {
-		return "", false, classifySMS(ctx, rt, err)
+		return nil, classifySMS(ctx, rt, err)
 	}
-	for _, m := range msgs {
+	// Twilio lists the newest first.
+	var sids []string
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
 		if m.Sid == nil || m.Body == nil || *m.Body != body {
 			continue
 		}
 		if created, err := time.Parse(time.RFC1123Z, deref(m.DateCreated)); err == nil && created.Before(since.Truncate(time.Second)) {
 			continue
 		}
-		return *m.Sid, true, nil
+		sids = append(sids, *m.Sid)
 	}
-	return "", false, nil
+	return sids, nil
 }
 
 func deref(s *string) string {

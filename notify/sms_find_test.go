@@ -19,25 +19,32 @@ func TestFindSentSettlesALostAnswer(t *testing.T) {
 	ctx := context.Background()
 	before := time.Now().Add(-time.Second)
 
-	_, found, err := sms.FindSent(ctx, "+15550009999", "Your booking is confirmed.", before)
+	sids, err := sms.FindSent(ctx, "+15550009999", "Your booking is confirmed.", before)
 	require.NoError(t, err)
-	require.False(t, found, "nothing was sent yet")
+	require.Empty(t, sids, "nothing was sent yet")
 
 	sid, err := sms.Send(ctx, "+15550009999", "Your booking is confirmed.")
 	require.NoError(t, err)
 	_, err = sms.Send(ctx, "+15550008888", "Your booking is confirmed.")
 	require.NoError(t, err)
 
-	got, found, err := sms.FindSent(ctx, "+15550009999", "Your booking is confirmed.", before)
+	sids, err = sms.FindSent(ctx, "+15550009999", "Your booking is confirmed.", before)
 	require.NoError(t, err)
-	require.True(t, found)
-	require.Equal(t, sid, got)
+	require.Equal(t, []string{sid}, sids)
 
-	_, found, err = sms.FindSent(ctx, "+15550009999", "Another text.", before)
+	// The same text again (a slot cancelled and booked again): both, oldest first, for the
+	// caller to tell whose is whose.
+	again, err := sms.Send(ctx, "+15550009999", "Your booking is confirmed.")
 	require.NoError(t, err)
-	require.False(t, found, "another body is another message")
+	sids, err = sms.FindSent(ctx, "+15550009999", "Your booking is confirmed.", before)
+	require.NoError(t, err)
+	require.Equal(t, []string{sid, again}, sids)
 
-	_, found, err = sms.FindSent(ctx, "+15550009999", "Your booking is confirmed.", time.Now().Add(time.Hour))
+	sids, err = sms.FindSent(ctx, "+15550009999", "Another text.", before)
 	require.NoError(t, err)
-	require.False(t, found, "a message from before the attempt is not this attempt's")
+	require.Empty(t, sids, "another body is another message")
+
+	sids, err = sms.FindSent(ctx, "+15550009999", "Your booking is confirmed.", time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Empty(t, sids, "a message from before the attempt is not this attempt's")
 }

@@ -60,6 +60,20 @@ func (s *Store) MarkSMSSending(ctx context.Context, id, text string) error {
 	return nil
 }
 
+// ClaimedProviderIDs reports which of sids a notification other than id holds already: a
+// message found at the provider by its text may be another notification's with the same text.
+func (s *Store) ClaimedProviderIDs(ctx context.Context, id string, sids []string) (map[string]bool, error) {
+	claimed, err := s.q.ClaimedProviderIDs(ctx, db.ClaimedProviderIDsParams{ID: id, Sids: sids})
+	if err != nil {
+		return nil, fmt.Errorf("claimed provider ids: %w", err)
+	}
+	out := make(map[string]bool, len(claimed))
+	for _, sid := range claimed {
+		out[sid] = true
+	}
+	return out, nil
+}
+
 // SentSMSText is the text the last send of an SMS handed Twilio; "" when none was kept (a
 // send begun before the text was).
 func (s *Store) SentSMSText(ctx context.Context, id string) (string, error) {

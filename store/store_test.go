@@ -158,6 +158,27 @@ func TestUniqueEmailsAndNotifications(t *testing.T) {
 	require.Equal(t, "23505", pgErr.Code)
 }
 
+// A message found at Twilio by its text is another notification's when another row holds its
+// SID; the row asking does not count.
+func TestClaimedProviderIDs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := storetest.New(t)
+	s := fixture(t, pool)
+	require.NoError(t, insertBooking(ctx, pool, "b1", "confirmed", time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC), 30))
+	for _, n := range []struct{ id, kind, sid string }{{"n1", "confirmation", "SM1"}, {"n2", "reminder", ""}} {
+		_, err := pool.Exec(ctx, `INSERT INTO notifications (id, booking_id, kind, channel, recipient, status, provider_message_id)
+			VALUES ($1, 'b1', $2, 'sms', 'x', 'sent', nullif($3, ''))`, n.id, n.kind, n.sid)
+		require.NoError(t, err)
+	}
+	claimed, err := s.ClaimedProviderIDs(ctx, "n2", []string{"SM1", "SM2"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]bool{"SM1": true}, claimed)
+	claimed, err = s.ClaimedProviderIDs(ctx, "n1", []string{"SM1", "SM2"})
+	require.NoError(t, err)
+	require.Empty(t, claimed, "a row's own SID is not another's")
+}
+
 // A delivery report that outruns the write of the message id is kept and applied when the id
 // is stored, and a final status is never overwritten by an earlier one.
 func TestEarlyDeliveryReportIsNotLost(t *testing.T) {

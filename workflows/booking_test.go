@@ -51,8 +51,8 @@ func (r *recorder) Send(ctx context.Context, to, body string) (string, error) {
 	return "SM" + time.Now().Format("150405.000000000"), nil
 }
 
-func (r *recorder) FindSent(ctx context.Context, to, body string, since time.Time) (string, bool, error) {
-	return "", false, nil
+func (r *recorder) FindSent(ctx context.Context, to, body string, since time.Time) ([]string, error) {
+	return nil, nil
 }
 
 type mailRecorder struct{ r *recorder }

@@ -25,6 +25,11 @@ WHERE id = @id AND status IN ('pending', 'sending');
 UPDATE notifications SET status = 'sending', attempts = attempts + 1, sms_text = @sms_text, updated_at = now()
 WHERE id = @id AND status IN ('pending', 'sending');
 
+-- Which of sids another notification than id already holds as its provider message id.
+-- name: ClaimedProviderIDs :many
+SELECT provider_message_id::text FROM notifications
+WHERE provider_message_id = ANY(@sids::text[]) AND id <> @id;
+
 -- name: SentSMSText :one
 SELECT sms_text FROM notifications WHERE id = @id;
 

@@ -10,6 +10,37 @@ import (
 	"time"
 )
 
+const claimedProviderIDs = `-- name: ClaimedProviderIDs :many
+SELECT provider_message_id::text FROM notifications
+WHERE provider_message_id = ANY($1::text[]) AND id <> $2
+`
+
+type ClaimedProviderIDsParams struct {
+	Sids []string
+	ID   string
+}
+
+// Which of sids another notification than id already holds as its provider message id.
+func (q *Queries) ClaimedProviderIDs(ctx context.Context, arg ClaimedProviderIDsParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, claimedProviderIDs, arg.Sids, arg.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var provider_message_id string
+		if err := rows.Scan(&provider_message_id); err != nil {
+			return nil, err
+		}
+		items = append(items, provider_message_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ensureNotification = `-- name: EnsureNotification :many
 WITH ins AS (
     INSERT INTO notifications (id, booking_id, kind, variant, channel, revision, recipient, status)
