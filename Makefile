@@ -70,10 +70,10 @@ web-screenshots: tools build
 	WEB_SCREENSHOTS=update ./scripts/web-e2e.sh
 
 # Every test, against the real PostgreSQL (TEST_DATABASE_URL, default the local server) and the
-# real Temporal dev server from ./bin, with the race detector; then a short fuzzing run of the
-# request decoding. Before them the store's generated queries are checked against sqlc, the web
-# app is built, its generated API client checked and type-checked; beside them the browser tests
-# run against a real stack (scripts/test.sh).
+# real Temporal dev server from ./bin, with the race detector. Before them the store's generated
+# queries are checked against sqlc, the web app is built, its generated API client checked and
+# type-checked; beside them the browser tests run against a real stack, then a short fuzzing run
+# of the request decoding (scripts/test.sh).
 test: tools build sqlc-check
 	./scripts/web.sh check
 	$(GO) vet ./...
