@@ -22,11 +22,10 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
-	"github.com/clinicbook/booking/activities"
+	"github.com/clinicbook/booking/app"
 	"github.com/clinicbook/booking/codec"
 	"github.com/clinicbook/booking/config"
 	"github.com/clinicbook/booking/domain"
-	"github.com/clinicbook/booking/notify"
 	"github.com/clinicbook/booking/store"
 	"github.com/clinicbook/booking/worker"
 	"github.com/clinicbook/booking/workflows"
@@ -262,8 +261,7 @@ func TestCodecKeyRotation(t *testing.T) {
 		DataConverter: codec.DataConverter(rotated), FailureConverter: codec.FailureConverter(rotated)})
 	require.NoError(t, err)
 	defer c.Close()
-	w := worker.New(c, p.cfg.Temporal.TaskQueue, &activities.Activities{Store: p.st, Now: time.Now, Notifier: activities.Notifier{
-		SMS: notify.NewSMS(p.cfg.Twilio, ""), Email: notify.NewMailer(p.cfg.SMTP), PublicBaseURL: p.cfg.PublicBaseURL}})
+	w := worker.New(c, p.cfg.Temporal.TaskQueue, app.NewActivities(p.st, p.cfg))
 	require.NoError(t, w.Start())
 	defer w.Stop()
 	p.worker.Stop()

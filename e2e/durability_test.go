@@ -20,8 +20,8 @@ import (
 
 	"github.com/clinicbook/booking/activities"
 	"github.com/clinicbook/booking/activities/contract"
+	"github.com/clinicbook/booking/app"
 	"github.com/clinicbook/booking/domain"
-	"github.com/clinicbook/booking/notify"
 	"github.com/clinicbook/booking/store"
 	bookingworker "github.com/clinicbook/booking/worker"
 	"github.com/clinicbook/booking/workflows"
@@ -71,8 +71,7 @@ func (p *platform) faultyWorker(f faultyHold) string {
 
 func (p *platform) startFaultyWorker(queue string, f faultyHold) {
 	p.t.Helper()
-	f.Activities = &activities.Activities{Store: p.st, Now: time.Now, Notifier: activities.Notifier{
-		SMS: notify.NewSMS(p.cfg.Twilio, ""), Email: notify.NewMailer(p.cfg.SMTP)}}
+	f.Activities = app.NewActivities(p.st, p.cfg)
 	w := sdkworker.New(p.temporal, queue, sdkworker.Options{})
 	bookingworker.RegisterWorkflow(w)
 	w.RegisterActivity(&f)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/clinicbook/booking/activities"
 	"github.com/clinicbook/booking/activities/contract"
+	"github.com/clinicbook/booking/app"
 	"github.com/clinicbook/booking/domain"
-	"github.com/clinicbook/booking/notify"
 	"github.com/clinicbook/booking/store"
 	"github.com/clinicbook/booking/twiliosandbox"
 )
@@ -85,17 +85,18 @@ func sendOnce(t *testing.T, p *platform, in contract.NotifyInput) (contract.Noti
 	return sendOnceWith(t, p, in, p.notifier())
 }
 
-// notifier is the platform's: Twilio (the sandbox) and Mailpit, with Mailpit's lookup.
+// notifier is the platform's, as app wires it: Twilio (the sandbox) and Mailpit, with
+// Mailpit's lookup.
 func (p *platform) notifier() activities.Notifier {
-	return activities.Notifier{SMS: notify.NewSMS(p.cfg.Twilio, ""), Email: notify.NewMailer(p.cfg.SMTP),
-		EmailLookup: notify.NewMailLookup(p.mailAPI)}
+	return app.NewActivities(p.st, p.cfg).Notifier
 }
 
 func sendOnceWith(t *testing.T, p *platform, in contract.NotifyInput, n activities.Notifier) (contract.NotifyResult, error) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
-	acts := &activities.Activities{Store: p.st, Now: time.Now, Notifier: n}
+	acts := app.NewActivities(p.st, p.cfg)
+	acts.Notifier = n
 	env.RegisterActivity(acts)
 	var res contract.NotifyResult
 	v, err := env.ExecuteActivity(acts.SendNotification, in)
