@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -98,7 +99,7 @@ func (s *Server) serveDocs(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, docsNotBuilt)
 		return
 	}
-	serveDocsContent(w, r, "docs.html", []byte(docsPage))
+	serveDocsContent(w, r, "docs.html", docsPageFile())
 }
 
 // serveDocsFile answers /docs/<file>: the start script, or a file of the web build's docs/.
@@ -106,19 +107,48 @@ func (s *Server) serveDocs(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveDocsFile(w http.ResponseWriter, r *http.Request) {
 	name := mux.Vars(r)["file"]
 	if name == "init.js" {
-		serveDocsContent(w, r, name, []byte(docsInitJS))
+		serveDocsContent(w, r, name, docsInitFile())
 		return
 	}
-	if s.Web == nil || !fs.ValidPath(docsDir+"/"+name) {
+	f, ok := s.docsFile(name)
+	if !ok {
 		s.notFound(w, r)
 		return
+	}
+	serveDocsContent(w, r, name, f)
+}
+
+// docsContent is a file of the reference with its ETag.
+type docsContent struct {
+	content []byte
+	etag    string
+}
+
+func newDocsContent(b []byte) docsContent {
+	sum := sha256.Sum256(b)
+	return docsContent{content: b, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+}
+
+var (
+	docsPageFile = sync.OnceValue(func() docsContent { return newDocsContent([]byte(docsPage)) })
+	docsInitFile = sync.OnceValue(func() docsContent { return newDocsContent([]byte(docsInitJS)) })
+)
+
+// docsFile is name of the web build's docs/, read and hashed on its first request only: the
+// bundle is 1.7 MB, and browsers revalidate it on every page view.
+func (s *Server) docsFile(name string) (docsContent, bool) {
+	if f, ok := s.docs.Load(name); ok {
+		return f.(docsContent), true
+	}
+	if s.Web == nil || !fs.ValidPath(docsDir+"/"+name) {
+		return docsContent{}, false
 	}
 	b, err := fs.ReadFile(s.Web, docsDir+"/"+name)
 	if err != nil {
-		s.notFound(w, r)
-		return
+		return docsContent{}, false
 	}
-	serveDocsContent(w, r, name, b)
+	f, _ := s.docs.LoadOrStore(name, newDocsContent(b))
+	return f.(docsContent), true
 }
 
 func (s *Server) docsBuilt() bool {
@@ -137,12 +167,11 @@ func (s *Server) docsBuilt() bool {
 // serveDocsContent answers with one of the reference's files, its type from its name. The
 // names carry no version (swagger-ui-bundle.js is that name in every release), so browsers
 // revalidate on every use, against an ETag of the content: an unchanged file costs a 304.
-func serveDocsContent(w http.ResponseWriter, r *http.Request, name string, content []byte) {
-	sum := sha256.Sum256(content)
+func serveDocsContent(w http.ResponseWriter, r *http.Request, name string, f docsContent) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", docsCSP)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", cacheRevalidate)
-	h.Set("ETag", `"`+hex.EncodeToString(sum[:16])+`"`)
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(content))
+	h.Set("ETag", f.etag)
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(f.content))
 }

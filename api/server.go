@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -41,6 +42,8 @@ type Server struct {
 
 	// slots lets one request per slot at a time try to hold it.
 	slots slotGate
+	// docs holds the reference's files as read and hashed once (docsFile).
+	docs sync.Map
 }
 
 // Handler is the whole API: every route behind the common middleware.

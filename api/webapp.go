@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -95,14 +94,11 @@ func (s *Server) serveWebFile(w http.ResponseWriter, r *http.Request, name strin
 	if err != nil || !info.Mode().IsRegular() {
 		return false
 	}
+	// embed.FS files seek; another fs.FS whose files do not is a programming error.
 	content, ok := f.(io.ReadSeeker)
 	if !ok {
-		b, err := io.ReadAll(f)
-		if err != nil {
-			writeError(w, r, fmt.Errorf("read web app file %s: %w", name, err))
-			return true
-		}
-		content = bytes.NewReader(b)
+		writeError(w, r, fmt.Errorf("web app file %s cannot seek", name))
+		return true
 	}
 	if strings.HasPrefix(name, "assets/") {
 		w.Header().Set("Cache-Control", cacheImmutable)

@@ -19,16 +19,10 @@ type KeyClaim struct {
 	New         bool
 }
 
-// ClaimIdempotencyKey binds a client's key to bookingID and the request's hash, unless the key
-// is bound already; it returns the binding that holds. A key reused with another request shows
-// as a different hash.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, userID, key, requestHash, bookingID string) (boundBooking, boundHash string, err error) {
-	c, err := s.ClaimKey(ctx, userID, key, requestHash, bookingID)
-	return c.BookingID, c.RequestHash, err
-}
-
-// ClaimKey is ClaimIdempotencyKey telling also whether the key was bound just now. A user's
-// keys are one namespace: a key names one request, whether it made a booking or commanded one.
+// ClaimKey binds a client's key to bookingID and the request's hash, unless the key is bound
+// already, and returns the binding that holds (a key reused with another request shows as a
+// different hash) and whether it was bound just now. A user's keys are one namespace: a key
+// names one request, whether it made a booking or commanded one.
 func (s *Store) ClaimKey(ctx context.Context, userID, key, requestHash, bookingID string) (KeyClaim, error) {
 	var r db.ClaimKeyRow
 	var err error
