@@ -61,7 +61,8 @@ func (f *fakeEmail) Send(ctx context.Context, msg notify.Email) error {
 	return f.err
 }
 
-// fakeLookup is the relay's search: it reports found for every Message-ID asked about.
+// fakeLookup is the relay's search: it answers found for every Message-ID asked about, and
+// records what was asked.
 type fakeLookup struct {
 	mu    sync.Mutex
 	found bool

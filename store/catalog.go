@@ -172,16 +172,3 @@ func (s *Store) ReplaceSchedule(ctx context.Context, providerID string, sched do
 	})
 }
 
-// BusyIntervals returns the time a provider's held, confirmed or checked-in bookings occupy
-// between from and to, in start order.
-func (s *Store) BusyIntervals(ctx context.Context, providerID string, from, to time.Time) ([]domain.Slot, error) {
-	rows, err := s.q.BusyIntervals(ctx, db.BusyIntervalsParams{ProviderID: providerID, FromTime: from, ToTime: to})
-	if err != nil {
-		return nil, fmt.Errorf("busy intervals: %w", err)
-	}
-	out := make([]domain.Slot, len(rows))
-	for i, r := range rows {
-		out[i] = domain.Slot{Start: r.StartAt, End: r.EndAt}
-	}
-	return out, nil
-}

@@ -113,14 +113,9 @@ func SchemaDigest() string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// InTx runs fn in a transaction, committed when fn returns nil.
-func (s *Store) InTx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
-}
-
 // inTx runs fn with the generated queries in a transaction, committed when fn returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(q *db.Queries) error) error {
-	return s.InTx(ctx, func(tx pgx.Tx) error { return fn(s.q.WithTx(tx)) })
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(s.q.WithTx(tx)) })
 }
 
 // PostgreSQL error codes we turn into domain errors.

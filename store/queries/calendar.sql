@@ -4,6 +4,10 @@
 -- lapses, confirmed or checked in: the partial indexes' own predicate) that overlap
 -- [from_time, to_time). No row when the provider does not exist.
 --
+-- Its schedule part (wh, ex) and its live-booking condition are repeated in SlotCheck below
+-- (sqlc has no shared fragments): change them together; the condition must also stay the
+-- partial index's predicate.
+--
 -- The busy time is read from bookings_live_provider_start alone (an index-only scan), bounded
 -- on both sides by start: a booking overlapping the window starts before to_time and at most
 -- 8 hours (bookings_length_bounded) before from_time.
@@ -33,7 +37,8 @@ WHERE p.id = @provider_id;
 
 -- What a new booking's request is checked against: Calendar's schedule and length around
 -- start_at, and whether a live booking other than booking_id overlaps [start_at, start_at +
--- the service's length).
+-- the service's length). The schedule part and the live-booking condition are Calendar's, above:
+-- change them together.
 -- name: SlotCheck :one
 SELECT p.time_zone, svc.duration_minutes,
     wh.weekdays::smallint[] AS wh_weekdays, wh.starts::smallint[] AS wh_starts, wh.ends::smallint[] AS wh_ends,

@@ -39,10 +39,3 @@ INSERT INTO working_hours (provider_id, weekday, start_minute, end_minute) VALUE
 -- Without hours (NULL start and end minutes) the day is closed.
 -- name: AddScheduleException :exec
 INSERT INTO schedule_exceptions (provider_id, day, start_minute, end_minute) VALUES (@provider_id, @day, @start_minute, @end_minute);
-
--- The time a provider's held, confirmed or checked-in bookings occupy in [from_time, to_time).
--- name: BusyIntervals :many
-SELECT start_at, end_at FROM bookings
-WHERE provider_id = @provider_id AND status IN ('held', 'confirmed', 'checked_in')
-  AND during && tstzrange(@from_time::timestamptz, @to_time::timestamptz, '[)')
-ORDER BY start_at;

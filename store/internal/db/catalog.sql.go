@@ -53,45 +53,6 @@ func (q *Queries) AddWorkingHours(ctx context.Context, arg AddWorkingHoursParams
 	return err
 }
 
-const busyIntervals = `-- name: BusyIntervals :many
-SELECT start_at, end_at FROM bookings
-WHERE provider_id = $1 AND status IN ('held', 'confirmed', 'checked_in')
-  AND during && tstzrange($2::timestamptz, $3::timestamptz, '[)')
-ORDER BY start_at
-`
-
-type BusyIntervalsParams struct {
-	ProviderID string
-	FromTime   time.Time
-	ToTime     time.Time
-}
-
-type BusyIntervalsRow struct {
-	StartAt time.Time
-	EndAt   time.Time
-}
-
-// The time a provider's held, confirmed or checked-in bookings occupy in [from_time, to_time).
-func (q *Queries) BusyIntervals(ctx context.Context, arg BusyIntervalsParams) ([]BusyIntervalsRow, error) {
-	rows, err := q.db.Query(ctx, busyIntervals, arg.ProviderID, arg.FromTime, arg.ToTime)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []BusyIntervalsRow{}
-	for rows.Next() {
-		var i BusyIntervalsRow
-		if err := rows.Scan(&i.StartAt, &i.EndAt); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const createProvider = `-- name: CreateProvider :exec
 INSERT INTO providers (id, name, specialty, time_zone, user_id) VALUES ($1, $2, $3, $4, nullif($5::text, ''))
 `
