@@ -171,4 +171,3 @@ func (s *Store) ReplaceSchedule(ctx context.Context, providerID string, sched do
 		return nil
 	})
 }
-
