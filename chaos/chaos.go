@@ -158,6 +158,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		keep := opts.Keep
 		if (err != nil && ctx.Err() == nil) || (rep != nil && rep.Failed > 0) {
 			rep.Tails = st.Tails(25)
+			keep = true // the logs a failed run points at stay to be read
 		}
 		if cerr := st.Close(keep); cerr != nil {
 			logf("stopping the stack: %v", cerr)

@@ -156,19 +156,23 @@ func (in *injector) schedule(ctx context.Context, loadEnd time.Time, report func
 	p := in.profile
 	all := in.faults()
 	var results []FaultResult
+	// settle waits for every part to answer again, then lets the platform catch up: a fault
+	// the stack does not recover from fails.
+	settle := func(r FaultResult) FaultResult {
+		if err := in.st.waitAllReady(ctx); err != nil && r.Err == nil && ctx.Err() == nil {
+			r.Err = fmt.Errorf("not recovered: %w", err)
+		}
+		sleep(ctx, p.Settle)
+		return r
+	}
 	do := func(f fault) {
 		if ctx.Err() != nil {
 			return
 		}
 		in.logf("injecting %s", f.name)
-		r := f.run(ctx)
+		r := settle(f.run(ctx))
 		results = append(results, r)
 		report(r)
-		// Recovery: every part answers again, then the platform catches up for a while.
-		if err := in.st.waitAllReady(ctx); err != nil {
-			in.logf("after %s: %v", f.name, err)
-		}
-		sleep(ctx, p.Settle)
 	}
 	order := []string{"worker-kill", "api-kill", "postgres-restart", "temporal-restart", "sms-outage", "smtp-down"}
 	sleep(ctx, p.Warmup)
@@ -185,21 +189,17 @@ func (in *injector) schedule(ctx context.Context, loadEnd time.Time, report func
 		f := all[name]
 		// Does it fit before the worker-down window (whose holds are made 8 s ahead)?
 		if plan != nil && time.Now().Add(f.est+p.Settle).After(plan.holdsAt.Add(-5*time.Second)) && ctx.Err() == nil {
-			r := in.workersDown(ctx, in.fresh(ctx, plan))
+			r := settle(in.workersDown(ctx, in.fresh(ctx, plan)))
 			results = append(results, r)
 			report(r)
 			plan = nil
-			_ = in.st.waitAllReady(ctx)
-			sleep(ctx, p.Settle)
 		}
 		do(f)
 	}
 	if plan != nil && ctx.Err() == nil {
-		r := in.workersDown(ctx, in.fresh(ctx, plan))
+		r := settle(in.workersDown(ctx, in.fresh(ctx, plan)))
 		results = append(results, r)
 		report(r)
-		_ = in.st.waitAllReady(ctx)
-		sleep(ctx, p.Settle)
 	}
 	// Time left: the process faults again, while they fit.
 	if p.Repeat {

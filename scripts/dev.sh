@@ -5,7 +5,7 @@
 # state stays under .data/ for the next run.
 #
 # Every address comes from the environment, today's defaults otherwise, so that a second stack
-# (the browser tests, `make chaos`) runs beside a dev stack: DEV_DATA_DIR (.data), HTTP_ADDR
+# (the browser tests) runs beside a dev stack: DEV_DATA_DIR (.data), HTTP_ADDR
 # (127.0.0.1:8080), OPS_HTTP_ADDR (:8082), WORKER_HTTP_ADDR (:8081), TEMPORAL_PORT (7233),
 # TEMPORAL_UI_PORT (8233), MAILPIT_UI_PORT (8025), SMTP_PORT (1025), SANDBOX_ADDR (:8090); the
 # URLs built on them (TEMPORAL_ADDRESS, PUBLIC_BASE_URL, TWILIO_API_BASE_URL, the codec
