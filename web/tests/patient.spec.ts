@@ -114,6 +114,12 @@ test.describe("patient", () => {
 
     await expect(page).toHaveURL(/\/book/);
     await chooseOnBook(page, "Anna Weber");
+    // The choice is kept in the address, and the nav's "Book" starts afresh.
+    await expect(page).toHaveURL(/[?&]provider=/);
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Book", exact: true }).click();
+    await expect(page.getByRole("radio", { name: new RegExp(SERVICE) })).not.toBeChecked();
+    await expect(page).not.toHaveURL(/[?&](service|provider)=/);
+    await chooseOnBook(page, "Anna Weber");
     const slot = anyOf(await slotsAhead(request, doctor.id, consult.id));
     await showSlot(page, slot.start);
     await expect(page.getByText(/Times are shown in your time zone/)).toBeVisible();

@@ -2,7 +2,7 @@
 // zone, hold it (the hold's countdown visible) and confirm it. Browsing is public; holding a
 // time needs a login, which brings the patient back to the same choice.
 import { useEffect, useRef, useState } from "react";
-import { Link, useLocation, useSearchParams } from "react-router-dom";
+import { Link, useLocation, useNavigationType, useSearchParams } from "react-router-dom";
 import { api, must, type Booking, type Provider, type Service, type Slot } from "../api/client";
 import { useRestored, useSession } from "../auth";
 import { useCatalog } from "../components/catalog";
@@ -25,18 +25,24 @@ export default function Book() {
   const { catalog, error: catalogError, retry: retryCatalog, provider, service } = useCatalog();
 
   // The choice lives here and is mirrored into the address, so that the login page can bring
-  // the patient back to it (?next=) and a reload keeps it.
-  const [choice, setChoice] = useState<Choice>(() => ({
-    service: params.get("service"),
-    provider: params.get("provider"),
-    week: weekOf(params.get("week")),
-    start: params.get("start"),
-  }));
+  // the patient back to it (?next=) and a reload keeps it. An address reached by a link (the
+  // nav's "Book", plain /book) or by back and forward is adopted instead: only this page's own
+  // mirroring replaces the entry.
+  const navigationType = useNavigationType();
+  const [choice, setChoice] = useState<Choice>(() => choiceOf(params));
+  const seenKey = useRef(location.key);
   const { service: serviceId, provider: providerId, week, start } = choice;
   useEffect(() => {
+    if (location.key !== seenKey.current) {
+      seenKey.current = location.key;
+      if (navigationType !== "REPLACE") {
+        setChoice(choiceOf(params));
+        return;
+      }
+    }
     const next = queryOf(choice);
     if (next.toString() !== params.toString()) setParams(next, { replace: true });
-  }, [choice, params, setParams]);
+  }, [choice, params, setParams, location.key, navigationType]);
   const chosenService = service(serviceId);
   const chosenProvider = provider(providerId);
 
@@ -397,6 +403,15 @@ export default function Book() {
       )}
     </>
   );
+}
+
+function choiceOf(q: URLSearchParams): Choice {
+  return {
+    service: q.get("service"),
+    provider: q.get("provider"),
+    week: weekOf(q.get("week")),
+    start: q.get("start"),
+  };
 }
 
 function queryOf(c: Choice): URLSearchParams {
