@@ -1,6 +1,6 @@
 // The harness end to end: the stack serves the app, its client-side routes and the API, and the
 // browser, axe and the helpers work.
-import { test, expect, env, expectNoSeriousA11yViolations, screenshot } from "./fixtures";
+import { test, expect, env, expectNoSeriousA11yViolations } from "./fixtures";
 
 test("the app loads at / and fetches nothing from elsewhere", async ({ page }) => {
   const foreign: string[] = [];
@@ -36,5 +36,4 @@ test("the login page has no serious accessibility violation", async ({ page }) =
   await expect(page.locator("#root")).not.toBeEmpty();
   await page.waitForLoadState("networkidle");
   await expectNoSeriousA11yViolations(page);
-  await screenshot(page, "login");
 });
